@@ -1,0 +1,1 @@
+"""One module per consumer group; each registers its subscribers on a broker."""

@@ -1,0 +1,76 @@
+"""Consumer group ``capture``: plans each requested domain into provider calls, and persists every
+raw response as the system of record, keeping each run's counters exact."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from faststream.kafka import KafkaMessage
+
+from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW, DomainRequested, RawResponse
+from streams.dead_letters import DeadLetters
+from streams.kafka import batch_subscriber_options
+from streams.planning import PlanningError, plan_calls
+from streams.records import Envelope, decode_batch
+from streams.resources import Resources
+from streams.run_store import record_plan, record_responses
+from streams.tracing import batch_spans, record_span
+
+GROUP = "capture"
+logger = logging.getLogger(__name__)
+
+
+def register(resources: Resources) -> None:
+    broker, settings, pool = resources.broker, resources.settings, resources.pool
+    dead_letters = DeadLetters(broker, group=GROUP)
+    providers = settings.provider_configs
+
+    async def plan(envelope: Envelope[DomainRequested]) -> list[asyncio.Future[Any]]:
+        request = envelope.value
+        with record_span("capture plan", envelope.headers, domain=request.domain):
+            try:
+                calls = plan_calls(request, providers)
+            except PlanningError as exc:
+                return [await dead_letters.send(envelope.record, stage="plan", error=exc)]
+            pending = await record_plan(pool, request, calls)
+            return [
+                await broker.publish(call, PROVIDER_CALLS.name, key=envelope.key,
+                                     correlation_id=str(call.call_id), no_confirm=True)
+                for call in pending
+            ]
+
+    async def persist(envelopes: list[Envelope[RawResponse]]) -> list[asyncio.Future[Any]]:
+        with batch_spans("capture persist", [e.headers for e in envelopes]):
+            _, unknown = await record_responses(
+                pool, [e.value for e in envelopes], coverage_target=settings.coverage_target
+            )
+        unknown_ids = set(unknown)
+        return [
+            await dead_letters.send(e.record, stage="persist",
+                                    error=LookupError(f"no planned call {e.value.call_id}"))
+            for e in envelopes if e.value.call_id in unknown_ids
+        ]
+
+    @broker.subscriber(
+        DOMAINS_REQUESTED.name, RESPONSES_RAW.name, **batch_subscriber_options(settings, group=GROUP)
+    )
+    async def capture(body: list[Any], message: KafkaMessage) -> None:
+        records = message.raw_message
+        requests = decode_batch(
+            tuple(r for r in records if r.topic == DOMAINS_REQUESTED.name), DomainRequested
+        )
+        responses = decode_batch(
+            tuple(r for r in records if r.topic == RESPONSES_RAW.name), RawResponse
+        )
+        confirmations = [
+            await dead_letters.send(record, stage="decode", error=error)
+            for record, error in requests.invalid + responses.invalid
+        ]
+        for envelope in requests.valid:
+            confirmations += await plan(envelope)
+        if responses.valid:
+            confirmations += await persist(responses.valid)
+        # Offsets are committed when this returns: only after every publish is acknowledged.
+        await asyncio.gather(*confirmations)

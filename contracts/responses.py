@@ -1,0 +1,36 @@
+"""``responses.raw``: what a provider answered to one call, or why it did not."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from contracts.base import Message
+
+CallStatus = Literal["ok", "failed"]
+
+
+class RawResponse(Message):
+    call_id: UUID
+    run_id: UUID
+    domain: str
+    provider: str
+    model: str
+    prompt_id: str
+    prompt_version: int
+    sample: int
+    status: CallStatus
+    text: str | None = None
+    model_version: str | None = None
+    finish_reason: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float | None = None
+    attempts: int = 1
+    error_type: str | None = None
+    error: str | None = None
+    key_fingerprint: str | None = None
+    trace_id: str | None = None
+    responded_at: datetime

@@ -1,0 +1,36 @@
+"""The topic registry: every topic, its partitions, key and message model, and its ``.dlt`` twin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.base import Message
+from contracts.calls import ProviderCallRequested
+from contracts.domains import DomainRequested
+from contracts.responses import RawResponse
+
+DLT_SUFFIX = ".dlt"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topic:
+    name: str
+    partitions: int
+    model: type[Message]
+    key: str = "normalised domain"
+
+    @property
+    def dlt(self) -> str:
+        return self.name + DLT_SUFFIX
+
+
+DOMAINS_REQUESTED = Topic(name="domains.requested", partitions=6, model=DomainRequested)
+PROVIDER_CALLS = Topic(name="provider.calls", partitions=12, model=ProviderCallRequested)
+RESPONSES_RAW = Topic(name="responses.raw", partitions=12, model=RawResponse)
+
+TOPICS: tuple[Topic, ...] = (DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW)
+
+
+def all_topic_names() -> list[str]:
+    """Every topic and its dead-letter twin, in creation order."""
+    return [name for topic in TOPICS for name in (topic.name, topic.dlt)]

@@ -1,0 +1,147 @@
+"""The one place configuration is read: environment variables (prefix ``DR_``), ``.env`` and the
+local stack's env file. Provider keys use the providers' own names (``OPENAI_API_KEY``,
+``OPENAI_API_KEY_2``, …) and are only ever held as ``SecretStr``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.providers.catalog import PROVIDERS, ProviderSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_DIR = Path(os.environ.get("DR_STACK_DIR", PROJECT_ROOT / ".stack"))
+STACK_ENV_FILE = STACK_DIR / "stack.env"
+
+
+@dataclass(frozen=True)
+class ProviderKey:
+    """One API key of one provider; ``fingerprint`` is safe to log, ``secret`` is not."""
+
+    provider: str
+    index: int
+    secret: SecretStr
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:8]
+        return f"{self.provider}#{self.index}:{digest}"
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """A provider as this deployment uses it: endpoint, model, keys, prices and limits."""
+
+    spec: ProviderSpec
+    base_url: str
+    model: str
+    keys: tuple[ProviderKey, ...]
+    input_price_per_mtok: float
+    output_price_per_mtok: float
+    rpm: int
+    tpm: int
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_price_per_mtok
+                + output_tokens * self.output_price_per_mtok) / 1_000_000
+
+
+def _env(name: str) -> str | None:
+    """A variable from the process environment, else from the stack env file or ``.env``."""
+    if name in os.environ:
+        return os.environ[name]
+    return _file_values().get(name)
+
+
+def _file_values() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for path in (PROJECT_ROOT / ".env", STACK_ENV_FILE):
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                key, sep, value = line.partition("=")
+                if sep and not key.lstrip().startswith("#"):
+                    values[key.strip()] = value.strip()
+    return values
+
+
+def provider_keys(provider: str) -> tuple[ProviderKey, ...]:
+    """``<PROVIDER>_API_KEY``, ``<PROVIDER>_API_KEY_2``, … until the first gap."""
+    prefix = f"{provider.upper()}_API_KEY"
+    keys: list[ProviderKey] = []
+    index = 1
+    while (value := _env(prefix if index == 1 else f"{prefix}_{index}")):
+        keys.append(ProviderKey(provider=provider, index=index, secret=SecretStr(value)))
+        index += 1
+    return tuple(keys)
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to reach the stack and decide how to behave."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DR_",
+        env_file=(PROJECT_ROOT / ".env", STACK_ENV_FILE),
+        extra="ignore",
+    )
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Tansu refuses the idempotent producer; Apache Kafka should turn this on.
+    kafka_enable_idempotence: bool = False
+    kafka_fetch_max_wait_ms: int = 50
+    kafka_session_timeout_ms: int = 6000
+    kafka_heartbeat_interval_ms: int = 1000
+    kafka_max_batch: int = 200
+    postgres_dsn: SecretStr = SecretStr("postgresql://domain_runner@127.0.0.1:5432/domain_runner")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    providers: list[str] = Field(default_factory=lambda: list(PROVIDERS))
+    http_timeout_s: float = 60.0
+    provider_concurrency: int = 64
+    provider_max_attempts: int = 4
+    default_rpm: int = 600
+    default_tpm: int = 400_000
+    max_output_tokens: int = 400
+    # A call claimed by a process is not taken by another before this lease ends.
+    call_lease_s: float = 120.0
+    # Share of a run's calls that must succeed for it to be complete rather than degraded.
+    coverage_target: float = 0.95
+
+    @cached_property
+    def provider_configs(self) -> dict[str, ProviderConfig]:
+        """Each enabled provider with its overrides (``DR_<NAME>_BASE_URL``, ``_MODEL``, …)."""
+        configs: dict[str, ProviderConfig] = {}
+        for name in self.providers:
+            spec = PROVIDERS[name]
+            upper = name.upper()
+
+            def override(field: str, default: str, upper: str = upper) -> str:
+                return _env(f"DR_{upper}_{field}") or default
+
+            configs[name] = ProviderConfig(
+                spec=spec,
+                base_url=override("BASE_URL", spec.base_url).rstrip("/"),
+                model=override("MODEL", spec.model),
+                keys=provider_keys(name),
+                input_price_per_mtok=float(override("INPUT_PRICE", str(spec.input_price_per_mtok))),
+                output_price_per_mtok=float(
+                    override("OUTPUT_PRICE", str(spec.output_price_per_mtok))
+                ),
+                rpm=int(_env(f"{upper}_RPM") or self.default_rpm),
+                tpm=int(_env(f"{upper}_TPM") or self.default_tpm),
+            )
+        return configs
+
+
+def get_settings() -> Settings:
+    """A fresh read of the environment (cheap; callers hold on to the result)."""
+    return Settings()

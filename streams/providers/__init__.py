@@ -1,0 +1,66 @@
+"""Provider adapters: each provider's real HTTP API over one shared ``httpx.AsyncClient``.
+
+    client = create_http_client(timeout_s=settings.http_timeout_s)   # streams.http
+    adapter = adapter_for(settings.provider_configs["openai"])
+    completion = await adapter.complete(client, key, CompletionRequest(...))
+
+Failures are always :class:`ProviderError` subclasses; ``exc.retryable`` says whether to retry.
+"""
+
+from streams.providers.anthropic import AnthropicAdapter
+from streams.providers.base import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    HTTPProviderAdapter,
+    ProviderAdapter,
+    RateLimitInfo,
+    adapter_for,
+)
+from streams.providers.errors import (
+    AuthenticationFailed,
+    MalformedResponse,
+    PermanentProviderError,
+    ProviderError,
+    QuotaExhausted,
+    RateLimited,
+    TransientProviderError,
+    redact,
+)
+from streams.providers.gemini import GeminiAdapter
+from streams.providers.openai_compatible import OpenAICompatibleAdapter
+from streams.providers.ratelimit_headers import (
+    parse_anthropic_headers,
+    parse_duration,
+    parse_gemini_headers,
+    parse_openai_headers,
+    parse_retry_after,
+    parse_rfc3339,
+)
+
+__all__ = [
+    "AnthropicAdapter",
+    "AuthenticationFailed",
+    "Completion",
+    "CompletionRequest",
+    "FinishReason",
+    "GeminiAdapter",
+    "HTTPProviderAdapter",
+    "MalformedResponse",
+    "OpenAICompatibleAdapter",
+    "PermanentProviderError",
+    "ProviderAdapter",
+    "ProviderError",
+    "QuotaExhausted",
+    "RateLimitInfo",
+    "RateLimited",
+    "TransientProviderError",
+    "adapter_for",
+    "parse_anthropic_headers",
+    "parse_duration",
+    "parse_gemini_headers",
+    "parse_openai_headers",
+    "parse_retry_after",
+    "parse_rfc3339",
+    "redact",
+]

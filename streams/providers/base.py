@@ -1,0 +1,318 @@
+"""The provider-neutral vocabulary (requests, completions, rate-limit views) and the shared HTTP
+pipeline every wire format runs through: send, classify errors, parse the body."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import httpx
+
+from streams.providers.catalog import Wire
+from streams.providers.errors import (
+    MalformedResponse,
+    ProviderError,
+    TransientProviderError,
+    error_for_status,
+)
+
+if TYPE_CHECKING:
+    from streams.config import ProviderConfig, ProviderKey
+
+FinishReason = Literal["stop", "length", "content_filter", "other"]
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One prompt to one model; ``sample`` is the sample index, sent as the seed where the
+    wire format has one."""
+
+    model: str
+    prompt: str
+    sample: int
+    max_tokens: int
+    temperature: float = 0.7
+
+
+@dataclass(frozen=True)
+class RateLimitInfo:
+    """The provider's own view of a key's limits, as reported in response headers.
+
+    ``*_reset_*_s`` and ``retry_after_s`` are seconds from the moment the headers were parsed.
+    Every field is ``None`` when the provider did not say."""
+
+    limit_requests: int | None = None
+    remaining_requests: int | None = None
+    reset_requests_s: float | None = None
+    limit_tokens: int | None = None
+    remaining_tokens: int | None = None
+    reset_tokens_s: float | None = None
+    retry_after_s: float | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(value is None for value in self.__dict__.values())
+
+    def suggested_wait_s(self) -> float | None:
+        """``retry_after_s`` if given, else the longest reset among exhausted windows."""
+        if self.retry_after_s is not None:
+            return self.retry_after_s
+        waits = [
+            reset
+            for remaining, reset in (
+                (self.remaining_requests, self.reset_requests_s),
+                (self.remaining_tokens, self.reset_tokens_s),
+            )
+            if remaining is not None and remaining <= 0 and reset is not None
+        ]
+        return max(waits) if waits else None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A successful answer. ``finish_reason`` is normalised; ``raw_finish_reason`` is verbatim."""
+
+    text: str
+    model_version: str
+    finish_reason: FinishReason
+    raw_finish_reason: str | None
+    input_tokens: int
+    output_tokens: int
+    rate_limit: RateLimitInfo
+    status_code: int
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    """Anything that can turn a :class:`CompletionRequest` into a :class:`Completion`.
+
+    Implementations raise only :class:`~streams.providers.errors.ProviderError` subclasses for
+    provider and transport failures (``ValueError`` for programming errors such as a key of
+    another provider)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    async def complete(
+        self, client: httpx.AsyncClient, key: ProviderKey, request: CompletionRequest
+    ) -> Completion: ...
+
+
+@dataclass(frozen=True)
+class ParsedCompletion:
+    """What a wire format extracts from a 2xx body (``model_version`` None: the requested one)."""
+
+    text: str
+    model_version: str | None
+    finish_reason: FinishReason
+    raw_finish_reason: str | None
+    input_tokens: int
+    output_tokens: int
+
+
+class ShapeError(ValueError):
+    """The JSON body is not shaped as the wire format promises (becomes MalformedResponse)."""
+
+
+class HTTPProviderAdapter(ABC):
+    """The shared pipeline; subclasses describe only their wire format."""
+
+    wire: ClassVar[Wire]
+
+    def __init__(self, *, name: str, base_url: str) -> None:
+        self._name = name
+        self._base_url = base_url.rstrip("/")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, base_url={self._base_url!r})"
+
+    # -- what a wire format describes -------------------------------------------------------
+
+    @abstractmethod
+    def _url(self, request: CompletionRequest) -> str: ...
+
+    @abstractmethod
+    def _headers(self, secret: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def _body(self, request: CompletionRequest) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _rate_limit(self, headers: Mapping[str, str]) -> RateLimitInfo: ...
+
+    @abstractmethod
+    def _parse(self, payload: Any, request: CompletionRequest) -> ParsedCompletion: ...
+
+    def _error(
+        self, response: httpx.Response, payload: Any, key: ProviderKey, rate_limit: RateLimitInfo
+    ) -> ProviderError:
+        """Classify a non-2xx response; wire formats refine this (e.g. Gemini's 400 bad key)."""
+        return error_for_status(
+            response.status_code,
+            provider=self._name,
+            message=error_message(payload, response),
+            rate_limit=rate_limit,
+            secrets=(key.secret,),
+            error_code=error_code(payload),
+            should_retry=response.headers.get("x-should-retry"),
+        )
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    async def complete(
+        self, client: httpx.AsyncClient, key: ProviderKey, request: CompletionRequest
+    ) -> Completion:
+        if key.provider != self._name:
+            # Never send one provider's key to another provider's endpoint.
+            raise ValueError(f"key {key.fingerprint} does not belong to provider {self._name!r}")
+        try:
+            response = await client.post(
+                self._url(request),
+                headers=self._headers(key.secret.get_secret_value()),
+                json=self._body(request),
+            )
+        except httpx.TimeoutException as exc:
+            raise TransientProviderError(
+                f"request timed out ({type(exc).__name__})",
+                provider=self._name,
+                secrets=(key.secret,),
+            ) from None  # the httpx exception's own text is unscrubbed; keep it out of logs
+        except httpx.RequestError as exc:
+            raise TransientProviderError(
+                f"transport error ({type(exc).__name__}): {exc}",
+                provider=self._name,
+                secrets=(key.secret,),
+            ) from None
+
+        rate_limit = self._rate_limit(response.headers)
+        payload = _json_or_none(response)
+        if not response.is_success:
+            raise self._error(response, payload, key, rate_limit)
+        if payload is None:
+            raise MalformedResponse(
+                f"HTTP {response.status_code} body is not JSON: {response.text[:200]}",
+                provider=self._name,
+                status_code=response.status_code,
+                rate_limit=rate_limit,
+                secrets=(key.secret,),
+            )
+        try:
+            parsed = self._parse(payload, request)
+        except ShapeError as exc:
+            raise MalformedResponse(
+                f"unexpected response shape: {exc}",
+                provider=self._name,
+                status_code=response.status_code,
+                rate_limit=rate_limit,
+                secrets=(key.secret,),
+            ) from None
+        return Completion(
+            text=parsed.text,
+            model_version=parsed.model_version or request.model,
+            finish_reason=parsed.finish_reason,
+            raw_finish_reason=parsed.raw_finish_reason,
+            input_tokens=parsed.input_tokens,
+            output_tokens=parsed.output_tokens,
+            rate_limit=rate_limit,
+            status_code=response.status_code,
+        )
+
+
+def adapter_for(config: ProviderConfig) -> ProviderAdapter:
+    """The adapter speaking ``config.spec.wire`` against ``config.base_url``."""
+    from streams.providers.anthropic import AnthropicAdapter
+    from streams.providers.gemini import GeminiAdapter
+    from streams.providers.openai_compatible import OpenAICompatibleAdapter
+
+    adapters: dict[str, type[HTTPProviderAdapter]] = {
+        "openai": OpenAICompatibleAdapter,
+        "anthropic": AnthropicAdapter,
+        "gemini": GeminiAdapter,
+    }
+    try:
+        cls = adapters[config.spec.wire]
+    except KeyError:
+        raise ValueError(f"no adapter for wire format {config.spec.wire!r}") from None
+    return cls(name=config.name, base_url=config.base_url)
+
+
+# -- JSON helpers for the wire formats (raise ShapeError, never KeyError/TypeError) ----------
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+
+
+def error_message(payload: Any, response: httpx.Response) -> str:
+    """The provider's own words: OpenAI ``{"error":{"message","type"}}``, Anthropic
+    ``{"type":"error","error":{"type","message"}}``, Google ``{"error":{"status","message"}}``,
+    a few OpenAI-compatibles' ``{"message"}`` / ``{"detail"}``; else the raw body."""
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            message = error.get("message")
+            kind = error.get("type") or error.get("status") or error.get("code")
+            if isinstance(message, str) and message:
+                return f"{kind}: {message}" if isinstance(kind, str) and kind else message
+        if isinstance(error, str) and error:
+            return error
+        for field in ("message", "detail"):
+            value = payload.get(field)
+            if isinstance(value, str) and value:
+                return value
+    text = response.text.strip()
+    return text or (response.reason_phrase or "no error body")
+
+
+def error_code(payload: Any) -> str | None:
+    """The machine-readable ``error.code`` (or ``error.type``) of an error body, if any."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        for field in ("code", "type"):
+            value = error.get(field)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ShapeError(f"{where} is not an object")
+    return value
+
+
+def items(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ShapeError(f"{where} is not an array")
+    return value
+
+
+def opt_str(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ShapeError(f"{where} is not a string")
+
+
+def opt_int(value: Any, where: str) -> int:
+    """A token count; absent means zero, anything but a non-negative integer is malformed."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ShapeError(f"{where} is not a non-negative integer")
+    return value

@@ -1,0 +1,77 @@
+"""OpenAI's Chat Completions wire format, spoken by openai, deepseek, together, xai, perplexity
+and mistral: ``POST {base_url}/chat/completions`` with ``Authorization: Bearer``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from streams.providers.base import (
+    CompletionRequest,
+    FinishReason,
+    HTTPProviderAdapter,
+    ParsedCompletion,
+    RateLimitInfo,
+    ShapeError,
+    items,
+    obj,
+    opt_int,
+    opt_str,
+)
+from streams.providers.catalog import Wire
+from streams.providers.ratelimit_headers import parse_openai_headers
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos": "stop",  # Together (older models)
+    "length": "length",
+    "model_length": "length",  # Mistral: the context window, not max_tokens, ran out
+    "content_filter": "content_filter",
+}
+
+
+def normalise_finish_reason(raw: str | None) -> FinishReason:
+    return _FINISH_REASONS.get(raw, "other") if raw is not None else "other"
+
+
+class OpenAICompatibleAdapter(HTTPProviderAdapter):
+    wire: ClassVar[Wire] = "openai"
+
+    def _url(self, request: CompletionRequest) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def _headers(self, secret: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {secret}"}
+
+    def _body(self, request: CompletionRequest) -> dict[str, Any]:
+        return {
+            "model": request.model,
+            "messages": [{"role": "user", "content": request.prompt}],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.sample,
+        }
+
+    def _rate_limit(self, headers: Mapping[str, str]) -> RateLimitInfo:
+        return parse_openai_headers(headers)
+
+    def _parse(self, payload: Any, request: CompletionRequest) -> ParsedCompletion:
+        body = obj(payload, "body")
+        choices = items(body.get("choices"), "choices")
+        if not choices:
+            raise ShapeError("choices is empty")
+        choice = obj(choices[0], "choices[0]")
+        message = obj(choice.get("message"), "choices[0].message")
+        # content is null for refusals and tool calls; that is an empty answer, not a bad body.
+        text = opt_str(message.get("content"), "choices[0].message.content") or ""
+        raw_finish = opt_str(choice.get("finish_reason"), "choices[0].finish_reason")
+        usage_value = body.get("usage")
+        usage = obj(usage_value, "usage") if usage_value is not None else {}
+        return ParsedCompletion(
+            text=text,
+            model_version=opt_str(body.get("model"), "model"),
+            finish_reason=normalise_finish_reason(raw_finish),
+            raw_finish_reason=raw_finish,
+            input_tokens=opt_int(usage.get("prompt_tokens"), "usage.prompt_tokens"),
+            output_tokens=opt_int(usage.get("completion_tokens"), "usage.completion_tokens"),
+        )

@@ -1,0 +1,80 @@
+"""What a run did, computed from the stored responses: per provider calls, outcomes, tokens,
+cost and latency percentiles, and the run's coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class ProviderLine:
+    provider: str
+    calls: int
+    ok: int
+    failed: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: UUID
+    status: str
+    expected_domains: int
+    planned_domains: int
+    expected_calls: int
+    succeeded_calls: int
+    failed_calls: int
+    providers: list[ProviderLine]
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+    @property
+    def coverage(self) -> float:
+        return self.succeeded_calls / self.expected_calls if self.expected_calls else 0.0
+
+    @property
+    def answered(self) -> int:
+        return self.succeeded_calls + self.failed_calls
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+async def run_report(pool: asyncpg.Pool, run_id: UUID, *, with_providers: bool = True) -> RunReport:
+    run = await pool.fetchrow("SELECT * FROM runs WHERE run_id = $1", run_id)
+    if run is None:
+        raise RunNotFound(f"no run {run_id}")
+    rows = await pool.fetch(
+        """SELECT provider, count(*) AS calls,
+                  count(*) FILTER (WHERE status = 'ok') AS ok,
+                  count(*) FILTER (WHERE status = 'failed') AS failed,
+                  coalesce(sum(input_tokens), 0) AS input_tokens,
+                  coalesce(sum(output_tokens), 0) AS output_tokens,
+                  coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)
+                      FILTER (WHERE status = 'ok') AS p50_ms,
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
+                      FILTER (WHERE status = 'ok') AS p95_ms
+           FROM responses WHERE run_id = $1 GROUP BY provider ORDER BY provider""",
+        run_id,
+    ) if with_providers else []
+    return RunReport(
+        run_id=run_id,
+        status=run["status"],
+        expected_domains=run["expected_domains"],
+        planned_domains=run["planned_domains"],
+        expected_calls=run["expected_calls"],
+        succeeded_calls=run["succeeded_calls"],
+        failed_calls=run["failed_calls"],
+        providers=[ProviderLine(**dict(row)) for row in rows],
+    )

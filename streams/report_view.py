@@ -1,0 +1,38 @@
+"""How a run report looks on a terminal and as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from streams.report import RunReport
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def render_report(report: RunReport, console: Console) -> None:
+    table = Table(title=f"run {report.run_id}")
+    for column in ("provider", "calls", "ok", "failed", "tokens in", "tokens out", "cost $",
+                   "p50 ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "provider" else "right")
+    for line in report.providers:
+        table.add_row(line.provider, str(line.calls), str(line.ok), str(line.failed),
+                      str(line.input_tokens), str(line.output_tokens), f"{line.cost_usd:.4f}",
+                      _ms(line.p50_ms), _ms(line.p95_ms))
+    console.print(table)
+    console.print(
+        f"status {report.status}: {report.succeeded_calls} ok + {report.failed_calls} failed of "
+        f"{report.expected_calls} expected calls, coverage {report.coverage:.1%}, "
+        f"{report.planned_domains}/{report.expected_domains} domains planned"
+    )
+
+
+def report_as_dict(report: RunReport) -> dict[str, Any]:
+    data = dataclasses.asdict(report)
+    data["coverage"] = report.coverage
+    return data

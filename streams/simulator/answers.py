@@ -1,0 +1,308 @@
+"""Deterministic answers with a controlled "truth": how often a model knows a brand and how
+often each stated fact is wrong. Everything is a pure function of (model, prompt, sample), so a
+repeated call gives the same text and rates measured over many samples converge to the
+configured ones (see ``true_rates``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from string import Formatter
+from typing import Protocol
+
+from streams.prompts import PROMPT_SETS, Prompt
+from streams.simulator.brands import Brand
+
+KINDS = ("describe", "facts", "recommend")
+
+DEFAULT_KNOWLEDGE_RATE = 0.85
+DEFAULT_FACT_ERROR_RATE = 0.10
+DEFAULT_KNOWLEDGE_RATES: dict[str, float] = {
+    "openai": 0.90, "anthropic": 0.88, "google": 0.86, "deepseek": 0.80,
+    "together": 0.75, "xai": 0.78, "perplexity": 0.85, "mistral": 0.72,
+}
+DEFAULT_FACT_ERROR_RATES: dict[str, float] = {
+    "openai": 0.05, "anthropic": 0.06, "google": 0.08, "deepseek": 0.12,
+    "together": 0.15, "xai": 0.12, "perplexity": 0.07, "mistral": 0.18,
+}
+# Fixed rather than "this year" so answers never change with the calendar.
+LATEST_YEAR = 2025
+
+FACT_KEYS = ("name", "industry", "founded", "headquarters_country", "founders", "products")
+UNKNOWN_FACTS = json.dumps(dict.fromkeys(FACT_KEYS))
+GENERIC_ANSWER = (
+    "I'm not sure which company or brand you are asking about. "
+    "Could you give its name and website?"
+)
+
+# Typical product lines per industry, so known "facts" answers carry a non-null list.
+INDUSTRY_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "consumer electronics": ("smartphones", "laptops", "televisions"),
+    "software": ("business software", "cloud services"),
+    "internet services": ("online platforms", "mobile apps", "advertising"),
+    "retail": ("online marketplace", "stores", "groceries"),
+    "automotive": ("passenger cars", "SUVs", "electric vehicles"),
+    "food and beverage": ("beverages", "snacks", "packaged food"),
+    "apparel": ("clothing", "footwear", "accessories"),
+    "financial services": ("banking", "payments", "asset management"),
+    "airlines": ("passenger flights", "cargo", "loyalty programme"),
+    "pharmaceuticals": ("prescription medicines", "vaccines"),
+    "telecommunications": ("mobile service", "broadband", "network equipment"),
+    "energy": ("oil", "natural gas", "electricity"),
+    "hospitality and travel": ("hotels", "travel booking"),
+    "media and entertainment": ("films", "streaming", "games", "news"),
+    "consumer goods": ("personal care", "household products", "toys"),
+    "semiconductors": ("processors", "memory chips", "chip manufacturing"),
+}
+
+_DESCRIBE_OPENERS = (
+    "{subject} is a company in the {industry} industry, founded in {founded} and "
+    "headquartered in {country}.",
+    "Founded in {founded}, {subject} is a well-known {industry} brand headquartered in "
+    "{country}.",
+    "{subject} ({domain}) operates in the {industry} sector. It was founded in {founded} and "
+    "is headquartered in {country}.",
+)
+_DESCRIBE_CLOSERS = (
+    "It is widely regarded as one of the leading names in {industry}.",
+    "Its products and services are used by customers around the world.",
+    "The company has grown considerably since its early years.",
+)
+# A domain-like token; the known domain may be a suffix of it (www.apple.com).
+_DOMAIN_TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+_HASH_SCALE = float(2**64)
+# Country names that read "in the ..." in English prose.
+_THE_COUNTRIES = frozenset({"United States", "United Kingdom", "Netherlands",
+                            "United Arab Emirates", "Philippines", "Czech Republic"})
+
+
+class RateSource(Protocol):
+    """What ``true_rates`` reads from a simulator config (kept structural to avoid a cycle)."""
+
+    @property
+    def knowledge_rates(self) -> Mapping[str, float]: ...
+    @property
+    def fact_error_rates(self) -> Mapping[str, float]: ...
+    @property
+    def default_knowledge_rate(self) -> float: ...
+    @property
+    def default_fact_error_rate(self) -> float: ...
+
+
+def unit_hash(*parts: object) -> float:
+    """A uniform number in [0, 1) fixed by ``parts``."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / _HASH_SCALE
+
+
+def estimate_tokens(text: str) -> int:
+    """The simulator's token count: ceil(len(text) / 4)."""
+    return (len(text) + 3) // 4
+
+
+def truncate(text: str, max_tokens: int | None) -> tuple[str, bool]:
+    """``text`` cut to ``max_tokens`` (by the same estimate) and whether it was cut."""
+    if max_tokens is None or estimate_tokens(text) <= max_tokens:
+        return text, False
+    return text[: max(max_tokens, 0) * 4], True
+
+
+def _lookup(overrides: Mapping[str, float], defaults: Mapping[str, float], provider: str,
+            model: str | None, fallback: float) -> float:
+    if model is not None and f"{provider}:{model}" in overrides:
+        return overrides[f"{provider}:{model}"]
+    if provider in overrides:
+        return overrides[provider]
+    return defaults.get(provider, fallback)
+
+
+def true_rates(provider: str, model: str | None = None,
+               config: RateSource | None = None) -> tuple[float, float]:
+    """``(knowledge_rate, fact_error_rate)`` the simulator uses for ``provider`` (and ``model``).
+
+    Overrides are looked up as ``"provider:model"``, then ``"provider"``, then the built-in
+    per-provider defaults, then the config's global default."""
+    if config is None:
+        return (DEFAULT_KNOWLEDGE_RATES.get(provider, DEFAULT_KNOWLEDGE_RATE),
+                DEFAULT_FACT_ERROR_RATES.get(provider, DEFAULT_FACT_ERROR_RATE))
+    return (
+        _lookup(config.knowledge_rates, DEFAULT_KNOWLEDGE_RATES, provider, model,
+                config.default_knowledge_rate),
+        _lookup(config.fact_error_rates, DEFAULT_FACT_ERROR_RATES, provider, model,
+                config.default_fact_error_rate),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A generated answer; ``known`` is None when no brand or prompt kind was recognised."""
+
+    text: str
+    kind: str | None
+    domain: str | None
+    known: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatedFacts:
+    """The facts one sample states (possibly wrong) about a known brand."""
+
+    industry: str
+    founded: int
+    headquarters_country: str
+
+
+def _signature(prompt: Prompt) -> str:
+    """The longest literal part of a template: present in every rendering of it."""
+    literals = (literal for literal, _, _, _ in Formatter().parse(prompt.template))
+    return max(literals, key=len).strip()
+
+
+class AnswerEngine:
+    """Answers prompts about the given brands; build once, it precomputes its lookups."""
+
+    def __init__(self, brands: Sequence[Brand],
+                 prompts: Iterable[Prompt] | None = None) -> None:
+        self._by_domain = {brand.domain: brand for brand in brands}
+        industries: dict[str, list[Brand]] = {}
+        for brand in brands:
+            industries.setdefault(brand.industry, []).append(brand)
+        self._by_industry = {k: tuple(v) for k, v in industries.items()}
+        self._industries = tuple(sorted(industries))
+        self._countries = tuple(sorted({brand.headquarters_country for brand in brands}))
+        if prompts is None:
+            prompts = (p for prompt_set in PROMPT_SETS.values() for p in prompt_set)
+        signatures = {_signature(p): p.id for p in prompts if p.id in KINDS}
+        self._signatures = sorted(signatures.items(), key=lambda item: -len(item[0]))
+
+    @property
+    def brands(self) -> tuple[Brand, ...]:
+        return tuple(self._by_domain.values())
+
+    def find_domain(self, text: str) -> tuple[str | None, Brand | None]:
+        """The first domain-like token and the longest known brand domain in ``text``."""
+        first: str | None = None
+        best: Brand | None = None
+        for token in _DOMAIN_TOKEN.findall(text.lower()):
+            first = first or token
+            candidate = token
+            while True:
+                brand = self._by_domain.get(candidate)
+                if brand is not None:
+                    if best is None or len(brand.domain) > len(best.domain):
+                        best = brand
+                    break
+                _, dot, candidate = candidate.partition(".")
+                if not dot or "." not in candidate:
+                    break
+        return first, best
+
+    def find_kind(self, text: str) -> str | None:
+        for signature, kind in self._signatures:
+            if signature in text:
+                return kind
+        return None
+
+    def answer(self, *, model: str, prompt: str, sample: int, knowledge_rate: float,
+               fact_error_rate: float) -> Answer:
+        """The answer ``model`` gives to ``prompt`` for ``sample``."""
+        kind = self.find_kind(prompt)
+        token, brand = self.find_domain(prompt)
+        if kind is None or token is None:
+            return Answer(GENERIC_ANSWER, kind, brand.domain if brand else None, None)
+        if brand is None:
+            # A domain outside the truth list: answered like a brand the model does not know.
+            return Answer(self._unknown(kind, token), kind, token, False)
+        known = self.knows(model, brand.domain, sample, knowledge_rate)
+        if kind == "recommend":
+            text = self._recommend(brand, model, sample, known)
+        elif not known:
+            text = self._unknown(kind, brand.domain)
+        else:
+            stated = self.stated_facts(brand, model, sample, fact_error_rate)
+            if kind == "facts":
+                text = self._facts(brand, stated)
+            else:
+                text = self._describe(brand, model, sample, stated)
+        return Answer(text, kind, brand.domain, known)
+
+    @staticmethod
+    def knows(model: str, domain: str, sample: int, knowledge_rate: float) -> bool:
+        """Whether this sample of ``model`` knows the brand (independent per sample)."""
+        return unit_hash("know", model, domain, sample) < knowledge_rate
+
+    def stated_facts(self, brand: Brand, model: str, sample: int,
+                     fact_error_rate: float) -> StatedFacts:
+        """The facts stated by one sample; each is independently wrong with the given rate."""
+
+        def wrong(fact: str) -> float | None:
+            if unit_hash("fact", model, brand.domain, sample, fact) >= fact_error_rate:
+                return None
+            return unit_hash("wrong", model, brand.domain, sample, fact)
+
+        founded = brand.founded
+        if (pick := wrong("founded")) is not None:
+            delta = 1 + int(pick * 15)
+            later = founded + delta
+            founded = later if pick * 1000 % 1 < 0.5 and later <= LATEST_YEAR else founded - delta
+        country = brand.headquarters_country
+        if (pick := wrong("headquarters_country")) is not None:
+            country = _other(self._countries, country, pick)
+        industry = brand.industry
+        if (pick := wrong("industry")) is not None:
+            industry = _other(self._industries, industry, pick)
+        return StatedFacts(industry=industry, founded=founded, headquarters_country=country)
+
+    @staticmethod
+    def _unknown(kind: str, domain: str) -> str:
+        if kind == "facts":
+            return UNKNOWN_FACTS
+        if kind == "recommend":
+            return f"I don't know which industry {domain} is in, so I can't list similar brands."
+        return f"I don't have any reliable information about {domain}."
+
+    @staticmethod
+    def _facts(brand: Brand, stated: StatedFacts) -> str:
+        products = INDUSTRY_PRODUCTS.get(stated.industry)
+        return json.dumps({
+            "name": brand.name,
+            "industry": stated.industry,
+            "founded": stated.founded,
+            "headquarters_country": stated.headquarters_country,
+            "founders": None,
+            "products": list(products) if products else None,
+        }, ensure_ascii=False)
+
+    @staticmethod
+    def _describe(brand: Brand, model: str, sample: int, stated: StatedFacts) -> str:
+        style = unit_hash("style", model, brand.domain, sample)
+        # Sometimes only an alias names the brand, as real models do.
+        by_alias = bool(brand.aliases) and style < 0.2
+        subject = brand.aliases[0] if by_alias else brand.name
+        country = stated.headquarters_country
+        fields = {"subject": subject, "industry": stated.industry, "founded": stated.founded,
+                  "country": f"the {country}" if country in _THE_COUNTRIES else country,
+                  "domain": brand.domain}
+        sentences = [_DESCRIBE_OPENERS[int(style * 1000) % len(_DESCRIBE_OPENERS)]
+                     .format(**fields)]
+        if brand.aliases and not by_alias and style > 0.6:
+            sentences.append(f"It is also known as {brand.aliases[-1]}.")
+        sentences.append(_DESCRIBE_CLOSERS[int(style * 100_000) % len(_DESCRIBE_CLOSERS)]
+                         .format(**fields))
+        return " ".join(sentences)
+
+    def _recommend(self, brand: Brand, model: str, sample: int, known: bool) -> str:
+        peers = sorted((b for b in self._by_industry[brand.industry] if b is not brand),
+                       key=lambda b: unit_hash("rank", model, brand.domain, sample, b.domain))
+        names = [b.name for b in peers[: 4 if known else 5]]
+        if known:
+            names.insert(int(unit_hash("position", model, brand.domain, sample) * 5), brand.name)
+        return "\n".join(f"{i}. {name}" for i, name in enumerate(names, start=1))
+
+
+def _other(choices: tuple[str, ...], actual: str, pick: float) -> str:
+    others = [c for c in choices if c != actual]
+    return others[int(pick * len(others))] if others else actual

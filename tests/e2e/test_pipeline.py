@@ -1,0 +1,144 @@
+"""The walking skeleton end to end on the real stack: producer → capture → provider-calls →
+simulator over HTTP → capture → PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from producers.domain_file import DomainEntry
+from producers.domains import publish_run
+from streams.config import Settings
+from streams.kafka import create_broker
+from streams.report import run_report
+from streams.runner import run_groups
+from streams.simulator import load_brands
+from tests.kafka_helpers import wait_committed, wait_until
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+async def pipeline(migrated: Settings, simulator: Any) -> AsyncIterator[Settings]:
+    """capture and provider-calls running in this process (so spans reach the test exporter)."""
+    settings = Settings()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_groups(["capture", "provider-calls"], settings, stop))
+    yield settings
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+
+
+async def publish(settings: Settings, entries: list[DomainEntry], run_id: uuid.UUID,
+                  samples: int = 1) -> list[Any]:
+    broker = create_broker(settings)
+    async with broker:
+        await broker.connect()
+        return await publish_run(broker, entries, run_id=run_id, providers=settings.providers,
+                                 samples=samples)
+
+
+def brand_entries(count: int, offset: int = 0) -> list[DomainEntry]:
+    return [
+        DomainEntry(line=i, domain=b.domain, name=b.name, aliases=b.aliases)
+        for i, b in enumerate(load_brands()[offset: offset + count])
+    ]
+
+
+async def sim_stats(simulator: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{simulator.url}/_sim/stats", timeout=5)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+
+async def test_fifty_domains_once_each_and_again_without_new_calls(
+    pipeline: Settings, simulator: Any
+) -> None:
+    settings = pipeline
+    run_id = uuid.uuid4()
+    entries = brand_entries(50)
+    pool = await asyncpg.connect(settings.postgres_dsn.get_secret_value())
+    try:
+        before = await sim_stats(simulator)
+        await publish(settings, entries, run_id)
+
+        async def finished() -> bool:
+            status = await pool.fetchval("SELECT status FROM runs WHERE run_id = $1", run_id)
+            return status is not None and status != "running"
+
+        await wait_until(finished, timeout_s=180, what="the run to finish")
+        rows = await pool.fetchval("SELECT count(*) FROM responses WHERE run_id = $1", run_id)
+        run = await pool.fetchrow("SELECT * FROM runs WHERE run_id = $1", run_id)
+        assert rows == 50 * 8 * 3 == 1200
+        assert run["status"] == "complete"
+        assert run["expected_calls"] == 1200
+        assert run["succeeded_calls"] + run["failed_calls"] == 1200
+        assert run["succeeded_calls"] == await pool.fetchval(
+            "SELECT count(*) FROM responses WHERE run_id = $1 AND status = 'ok'", run_id)
+        assert run["planned_domains"] == run["expected_domains"] == 50
+        after_first = await sim_stats(simulator)
+        paid = after_first["total_ok"] - before["total_ok"]
+        assert paid == 1200
+        assert after_first["duplicates"] == before["duplicates"]
+
+        # The same 50 again under the same run id: nothing new is planned, called or stored.
+        metadata = await publish(settings, entries, run_id)
+        await wait_committed(settings.kafka_bootstrap, "capture", metadata, timeout_s=60)
+        await asyncio.sleep(1.0)  # let any (wrongly) re-published call reach provider-calls
+        after_second = await sim_stats(simulator)
+        assert after_second["total_ok"] == after_first["total_ok"]
+        assert await pool.fetchval(
+            "SELECT count(*) FROM responses WHERE run_id = $1", run_id) == 1200
+        assert await pool.fetchval(
+            "SELECT count(*) FROM calls WHERE run_id = $1", run_id) == 1200
+        report = await run_report(pool, run_id)  # type: ignore[arg-type]
+        assert sum(line.calls for line in report.providers) == 1200
+        assert {line.provider for line in report.providers} == set(settings.providers)
+    finally:
+        await pool.close()
+
+
+async def test_one_domain_is_one_trace(
+    pipeline: Settings, spans: InMemorySpanExporter
+) -> None:
+    settings = pipeline
+    run_id = uuid.uuid4()
+    entry = brand_entries(1, offset=60)
+    spans.clear()
+    await publish(settings, entry, run_id)
+    pool = await asyncpg.connect(settings.postgres_dsn.get_secret_value())
+    try:
+        async def finished() -> bool:
+            return await pool.fetchval(
+                "SELECT status <> 'running' FROM runs WHERE run_id = $1", run_id) is True
+
+        await wait_until(finished, timeout_s=60, what="the one-domain run")
+        stored_trace_ids = {
+            row["trace_id"] for row in await pool.fetch(
+                "SELECT trace_id FROM responses WHERE run_id = $1", run_id)
+        }
+    finally:
+        await pool.close()
+    await asyncio.sleep(0.5)
+    finished_spans = spans.get_finished_spans()
+    root = [s for s in finished_spans if s.name == "publish domain"
+            and s.attributes and s.attributes.get("domain") == entry[0].domain]
+    assert len(root) == 1
+    trace_id = root[0].context.trace_id
+    in_trace = [s for s in finished_spans if s.context.trace_id == trace_id]
+    names = {s.name for s in in_trace}
+    assert {"capture plan", "provider-calls call", "capture persist"} <= names
+    http_spans = [s for s in in_trace if (s.attributes and "http.request.method" in s.attributes)
+                  or (s.attributes and "http.method" in s.attributes)]
+    assert len(http_spans) == 24  # 8 providers × 3 prompts, each one HTTP call
+    assert sum(1 for s in in_trace if s.name == "capture persist") == 24
+    assert stored_trace_ids == {format(trace_id, "032x")}
