@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from streams.domains import InvalidDomain, normalize_domain
@@ -38,6 +39,7 @@ def parse_domains(text: str) -> DomainFile:
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), "")
     header = [column.strip().lower() for column in first.split(",")]
+    rows: Iterable[tuple[int, str, str, str]]
     if "domain" in header:
         rows = _csv_rows(text)
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Literal, TypedDict
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -32,7 +32,20 @@ def create_broker(settings: Settings, *, tracer_provider: TracerProvider | None 
     )
 
 
-def batch_subscriber_options(settings: Settings, *, group: str) -> dict[str, Any]:
+class BatchSubscriberOptions(TypedDict):
+    group_id: str
+    batch: Literal[True]
+    max_records: int
+    batch_timeout_ms: int
+    auto_offset_reset: Literal["earliest"]
+    ack_policy: AckPolicy
+    fetch_max_wait_ms: int
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    max_poll_interval_ms: int
+
+
+def batch_subscriber_options(settings: Settings, *, group: str) -> BatchSubscriberOptions:
     """At-least-once batches: the offset is committed only after the handler returns, and a
     raised error seeks back so the batch is redelivered. Never FastStream's ACK_FIRST default."""
     return {

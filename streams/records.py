@@ -30,7 +30,8 @@ class Envelope(Generic[M]):
 
     @property
     def key(self) -> bytes | None:
-        return self.record.key
+        key: bytes | None = self.record.key
+        return key
 
 
 @dataclass

@@ -247,6 +247,7 @@ class AnswerEngine:
         if (pick := wrong("founded")) is not None:
             delta = 1 + int(pick * 15)
             later = founded + delta
+            # Low digits of the same draw pick the direction, independent of the size.
             founded = later if pick * 1000 % 1 < 0.5 and later <= LATEST_YEAR else founded - delta
         country = brand.headquarters_country
         if (pick := wrong("headquarters_country")) is not None:

@@ -456,7 +456,7 @@ class _ProviderHandler:
         self.state.record(self.provider, key_fp, status)
         return _json(status, _error_body(self.wire, status, message), headers)
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         state, provider, wire = self.state, self.provider, self.wire
         config = state.config
         key = _key(wire, request)
@@ -547,7 +547,7 @@ def build_app(state: SimulatorState) -> web.Application:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     routes = _admin_routes(state)
     for name, spec in PROVIDERS.items():
-        handler = _ProviderHandler(state, name)
+        handler = _ProviderHandler(state, name).handle
         if spec.wire == "openai":
             # Also without /v1, as DeepSeek and Perplexity document their base URLs.
             routes += [web.post(f"/{name}/v1/chat/completions", handler),
