@@ -29,7 +29,9 @@ def _stack(args: argparse.Namespace) -> int:
         console.print("stack down")
     else:
         for name, status in stack.stack_status().items():
-            console.print(f"{name:10} {status}")
+            where = status.url or (f"port {status.port}" if status.port else "")
+            state = f"running (pid {status.pid}) {where}" if status.running else "stopped"
+            print(f"{name:10} {state}")
     return 0
 
 

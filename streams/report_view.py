@@ -17,9 +17,9 @@ def _ms(value: float | None) -> str:
 
 def render_report(report: RunReport, console: Console) -> None:
     table = Table(title=f"run {report.run_id}")
-    for column in ("provider", "calls", "ok", "failed", "tokens in", "tokens out", "cost $",
-                   "p50 ms", "p95 ms"):
-        table.add_column(column, justify="left" if column == "provider" else "right")
+    table.add_column("provider", no_wrap=True)
+    for column in ("calls", "ok", "failed", "tok in", "tok out", "cost $", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="right", no_wrap=True)
     for line in report.providers:
         table.add_row(line.provider, str(line.calls), str(line.ok), str(line.failed),
                       str(line.input_tokens), str(line.output_tokens), f"{line.cost_usd:.4f}",
