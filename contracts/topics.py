@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested
 from contracts.domains import DomainRequested
+from contracts.embedding import ResponseEmbedded
 from contracts.responses import RawResponse
+from contracts.validation import ResponseValidated
 
 DLT_SUFFIX = ".dlt"
 
@@ -27,8 +29,16 @@ class Topic:
 DOMAINS_REQUESTED = Topic(name="domains.requested", partitions=6, model=DomainRequested)
 PROVIDER_CALLS = Topic(name="provider.calls", partitions=12, model=ProviderCallRequested)
 RESPONSES_RAW = Topic(name="responses.raw", partitions=12, model=RawResponse)
+RESPONSES_VALIDATED = Topic(name="responses.validated", partitions=12, model=ResponseValidated)
+RESPONSES_EMBEDDED = Topic(name="responses.embedded", partitions=12, model=ResponseEmbedded)
 
-TOPICS: tuple[Topic, ...] = (DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW)
+TOPICS: tuple[Topic, ...] = (
+    DOMAINS_REQUESTED,
+    PROVIDER_CALLS,
+    RESPONSES_RAW,
+    RESPONSES_VALIDATED,
+    RESPONSES_EMBEDDED,
+)
 
 
 def all_topic_names() -> list[str]:
