@@ -2,11 +2,17 @@
 
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested, call_id_for
+from contracts.correlations import CorrelationFound, Verdict, WindowSummary
 from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
+from contracts.news import NEWS_KINDS, NewsEvent, NewsKind, news_event_id
 from contracts.responses import RawResponse
+from contracts.scores import ALL_PROVIDERS, BrandScore, Metric, MetricChange
 from contracts.topics import (
+    BRAND_SCORES,
+    CORRELATIONS_FOUND,
     DOMAINS_REQUESTED,
+    NEWS_EVENTS,
     PROVIDER_CALLS,
     RESPONSES_EMBEDDED,
     RESPONSES_RAW,
@@ -18,20 +24,34 @@ from contracts.topics import (
 from contracts.validation import FactCheck, ResponseValidated
 
 __all__ = [
+    "ALL_PROVIDERS",
+    "BRAND_SCORES",
+    "CORRELATIONS_FOUND",
     "DOMAINS_REQUESTED",
+    "NEWS_EVENTS",
+    "NEWS_KINDS",
     "PROVIDER_CALLS",
     "RESPONSES_EMBEDDED",
     "RESPONSES_RAW",
     "RESPONSES_VALIDATED",
     "TOPICS",
+    "BrandScore",
+    "CorrelationFound",
     "DomainRequested",
     "FactCheck",
     "Message",
+    "Metric",
+    "MetricChange",
+    "NewsEvent",
+    "NewsKind",
     "ProviderCallRequested",
     "RawResponse",
     "ResponseEmbedded",
     "ResponseValidated",
     "Topic",
+    "Verdict",
+    "WindowSummary",
     "all_topic_names",
     "call_id_for",
+    "news_event_id",
 ]

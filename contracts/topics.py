@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested
+from contracts.correlations import CorrelationFound
 from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
+from contracts.news import NewsEvent
 from contracts.responses import RawResponse
+from contracts.scores import BrandScore
 from contracts.validation import ResponseValidated
 
 DLT_SUFFIX = ".dlt"
@@ -31,6 +34,9 @@ PROVIDER_CALLS = Topic(name="provider.calls", partitions=12, model=ProviderCallR
 RESPONSES_RAW = Topic(name="responses.raw", partitions=12, model=RawResponse)
 RESPONSES_VALIDATED = Topic(name="responses.validated", partitions=12, model=ResponseValidated)
 RESPONSES_EMBEDDED = Topic(name="responses.embedded", partitions=12, model=ResponseEmbedded)
+BRAND_SCORES = Topic(name="brand.scores", partitions=12, model=BrandScore)
+NEWS_EVENTS = Topic(name="news.events", partitions=6, model=NewsEvent)
+CORRELATIONS_FOUND = Topic(name="correlations.found", partitions=6, model=CorrelationFound)
 
 TOPICS: tuple[Topic, ...] = (
     DOMAINS_REQUESTED,
@@ -38,6 +44,9 @@ TOPICS: tuple[Topic, ...] = (
     RESPONSES_RAW,
     RESPONSES_VALIDATED,
     RESPONSES_EMBEDDED,
+    BRAND_SCORES,
+    NEWS_EVENTS,
+    CORRELATIONS_FOUND,
 )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from streams.cli_ops import add_ops_commands
 from streams.config import get_settings
 
 console = Console(stderr=True)
@@ -162,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1)
     p.add_argument("--timeout", type=float, default=600.0)
     p.set_defaults(handler=_demo)
+
+    add_ops_commands(commands)
 
     p = commands.add_parser("schemas", help="write the JSON Schema of every message")
     p.add_argument("--out", default="contracts/schemas")

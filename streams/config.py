@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,9 @@ class ProviderKey:
     provider: str
     index: int
     secret: SecretStr
+    # Per-key limits (``<PROVIDER>_RPM_<n>``/``_TPM_<n>``); None: the provider's.
+    rpm: int | None = None
+    tpm: int | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -46,6 +50,10 @@ class ProviderConfig:
     output_price_per_mtok: float
     rpm: int
     tpm: int
+    # Bucket capacities (``<PROVIDER>_BURST``, ``_TOKEN_BURST``); None: ``DR_LIMITER_BURST_S``
+    # seconds' worth of the rate.
+    burst: int | None = None
+    token_burst: int | None = None
 
     @property
     def name(self) -> str:
@@ -74,13 +82,22 @@ def _file_values() -> dict[str, str]:
     return values
 
 
+def _int_env(name: str) -> int | None:
+    value = _env(name)
+    return int(value) if value else None
+
+
 def provider_keys(provider: str) -> tuple[ProviderKey, ...]:
     """``<PROVIDER>_API_KEY``, ``<PROVIDER>_API_KEY_2``, … until the first gap."""
     prefix = f"{provider.upper()}_API_KEY"
     keys: list[ProviderKey] = []
     index = 1
     while (value := _env(prefix if index == 1 else f"{prefix}_{index}")):
-        keys.append(ProviderKey(provider=provider, index=index, secret=SecretStr(value)))
+        keys.append(ProviderKey(
+            provider=provider, index=index, secret=SecretStr(value),
+            rpm=_int_env(f"{provider.upper()}_RPM_{index}"),
+            tpm=_int_env(f"{provider.upper()}_TPM_{index}"),
+        ))
         index += 1
     return tuple(keys)
 
@@ -97,6 +114,8 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Tansu refuses the idempotent producer; Apache Kafka should turn this on.
     kafka_enable_idempotence: bool = False
+    # Tansu keeps departed members in DescribeGroups; Apache Kafka's answer can be trusted.
+    kafka_trust_group_membership: bool = False
     kafka_fetch_max_wait_ms: int = 50
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
@@ -110,11 +129,32 @@ class Settings(BaseSettings):
     provider_max_attempts: int = 4
     default_rpm: int = 600
     default_tpm: int = 400_000
+    # Provider budget: "redis" shares every key's buckets across processes; "local" limits each
+    # process on its own (the old behaviour, kept as the benchmark's baseline).
+    limiter: Literal["redis", "local"] = "redis"
+    # Default bucket capacity in seconds of the key's rate: small, so a burst never overshoots
+    # a provider that enforces its per-minute limit per second.
+    limiter_burst_s: float = 1.0
+    # A call whose key could not send within this long fails as RateLimitBacklog.
+    limiter_max_wait_s: float = 300.0
+    redis_timeout_s: float = 1.0
+    # Circuit breaker per provider and process: opens after this many consecutive transient
+    # failures, lets one probe through after the cool-down.
+    breaker_failures: int = 5
+    breaker_reset_s: float = 15.0
     max_output_tokens: int = 400
     # A call claimed by a process is not taken by another before this lease ends.
     call_lease_s: float = 120.0
     # Share of a run's calls that must succeed for it to be complete rather than degraded.
     coverage_target: float = 0.95
+
+    # Embeddings: the local model by default; a provider's OpenAI-compatible /embeddings API
+    # (its base URL and first key) when a provider is named here.
+    embedding_api_provider: str | None = None
+    embedding_api_model: str = "text-embedding-3-small"
+    embedding_batch_size: int = 64
+    # News correlation compares runs in this window before an event with runs in it after.
+    correlation_window_s: float = 7 * 24 * 3600.0
 
     @cached_property
     def provider_configs(self) -> dict[str, ProviderConfig]:
@@ -138,6 +178,8 @@ class Settings(BaseSettings):
                 ),
                 rpm=int(_env(f"{upper}_RPM") or self.default_rpm),
                 tpm=int(_env(f"{upper}_TPM") or self.default_tpm),
+                burst=_int_env(f"{upper}_BURST"),
+                token_burst=_int_env(f"{upper}_TOKEN_BURST"),
             )
         return configs
 

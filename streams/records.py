@@ -12,7 +12,7 @@ from contracts import Message
 
 M = TypeVar("M", bound=Message)
 
-MAX_RECORD_BYTES = 1_000_000
+MAX_RECORD_BYTES = 256_000
 
 
 class UndecodableRecord(ValueError):
@@ -63,7 +63,9 @@ def decode(record: ConsumerRecord[bytes, bytes], model: type[M]) -> M:
         ) from None
 
 
-def decode_batch(records: tuple[ConsumerRecord[bytes, bytes], ...], model: type[M]) -> DecodedBatch[M]:
+def decode_batch(
+    records: tuple[ConsumerRecord[bytes, bytes], ...], model: type[M]
+) -> DecodedBatch[M]:
     batch: DecodedBatch[M] = DecodedBatch()
     for record in records:
         try:

@@ -40,7 +40,8 @@ async def record_plan(
         )
         await connection.execute(
             """INSERT INTO domains (domain, name, aliases) VALUES ($1, $2, $3)
-               ON CONFLICT (domain) DO UPDATE SET name = EXCLUDED.name, aliases = EXCLUDED.aliases""",
+               ON CONFLICT (domain)
+               DO UPDATE SET name = EXCLUDED.name, aliases = EXCLUDED.aliases""",
             request.domain, request.name, list(request.aliases),
         )
         newly_planned = await connection.fetchval(
@@ -51,11 +52,11 @@ async def record_plan(
         if newly_planned:
             await connection.executemany(
                 """INSERT INTO calls (call_id, run_id, domain, provider, model, prompt_id,
-                                      prompt_version, sample)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                                      prompt_version, sample, request)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
                 [
                     (c.call_id, c.run_id, c.domain, c.provider, c.model, c.prompt_id,
-                     c.prompt_version, c.sample)
+                     c.prompt_version, c.sample, c.model_dump_json())
                     for c in calls
                 ],
             )
@@ -67,7 +68,8 @@ async def record_plan(
         pending = {
             row["call_id"]
             for row in await connection.fetch(
-                "SELECT call_id FROM calls WHERE run_id = $1 AND domain = $2 AND status = 'pending'",
+                """SELECT call_id FROM calls
+                   WHERE run_id = $1 AND domain = $2 AND status = 'pending'""",
                 request.run_id, request.domain,
             )
         }

@@ -14,12 +14,9 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from producers.domain_file import DomainEntry
-from producers.domains import publish_run
 from streams.config import Settings
-from streams.kafka import create_broker
 from streams.report import run_report
-from streams.runner import run_groups
-from streams.simulator import load_brands
+from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_committed, wait_until
 
 pytestmark = pytest.mark.stack
@@ -29,27 +26,12 @@ pytestmark = pytest.mark.stack
 async def pipeline(migrated: Settings, simulator: Any) -> AsyncIterator[Settings]:
     """capture and provider-calls running in this process (so spans reach the test exporter)."""
     settings = Settings()
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_groups(["capture", "provider-calls"], settings, stop))
-    yield settings
-    stop.set()
-    await asyncio.wait_for(task, timeout=30)
+    async with running_groups(["capture", "provider-calls"], settings):
+        yield settings
 
 
-async def publish(settings: Settings, entries: list[DomainEntry], run_id: uuid.UUID,
-                  samples: int = 1) -> list[Any]:
-    broker = create_broker(settings)
-    async with broker:
-        await broker.connect()
-        return await publish_run(broker, entries, run_id=run_id, providers=settings.providers,
-                                 samples=samples)
-
-
-def brand_entries(count: int, offset: int = 0) -> list[DomainEntry]:
-    return [
-        DomainEntry(line=i, domain=b.domain, name=b.name, aliases=b.aliases)
-        for i, b in enumerate(load_brands()[offset: offset + count])
-    ]
+async def publish(settings: Settings, entries: list[DomainEntry], run_id: uuid.UUID) -> list[Any]:
+    return await publish_domains(settings, entries, run_id)
 
 
 async def sim_stats(simulator: Any) -> dict[str, Any]:

@@ -1,0 +1,45 @@
+"""Run consumer groups in the test process, and publish sample brands, for stack tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiokafka.structs import RecordMetadata
+
+from producers.domain_file import DomainEntry
+from producers.domains import publish_run
+from streams.config import Settings
+from streams.kafka import create_broker
+from streams.runner import run_groups
+from streams.simulator import load_brands
+
+
+@asynccontextmanager
+async def running_groups(groups: list[str], settings: Settings) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_groups(groups, settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+
+def brand_entries(count: int, offset: int = 0) -> list[DomainEntry]:
+    return [
+        DomainEntry(line=i, domain=b.domain, name=b.name, aliases=b.aliases)
+        for i, b in enumerate(load_brands()[offset: offset + count])
+    ]
+
+
+async def publish_domains(settings: Settings, entries: list[DomainEntry], run_id: uuid.UUID,
+                          *, samples: int = 1, providers: list[str] | None = None
+                          ) -> list[RecordMetadata]:
+    broker = create_broker(settings)
+    async with broker:
+        await broker.connect()
+        return await publish_run(broker, entries, run_id=run_id,
+                                 providers=providers or settings.providers, samples=samples)
