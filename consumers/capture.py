@@ -11,8 +11,10 @@ from faststream.kafka import KafkaMessage
 
 from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW, DomainRequested, RawResponse
 from streams.dead_letters import DeadLetters
+from streams.durable import until_stored
 from streams.kafka import batch_subscriber_options
 from streams.planning import PlanningError, plan_calls
+from streams.reconciler import reconcile_forever
 from streams.records import Envelope, decode_batch
 from streams.resources import Resources
 from streams.run_store import record_plan, record_responses
@@ -20,6 +22,15 @@ from streams.tracing import batch_spans, record_span
 
 GROUP = "capture"
 logger = logging.getLogger(__name__)
+
+
+async def reconcile(resources: Resources) -> None:
+    """Re-publish calls that are due: retries whose back-off passed, and lost work."""
+    settings = resources.settings
+    await reconcile_forever(
+        resources.pool, resources.broker, interval_s=settings.reconcile_interval_s,
+        grace_s=settings.reconcile_grace_s, lease_s=settings.call_lease_s,
+    )
 
 
 def register(resources: Resources) -> None:
@@ -34,7 +45,8 @@ def register(resources: Resources) -> None:
                 calls = plan_calls(request, providers)
             except PlanningError as exc:
                 return [await dead_letters.send(envelope.record, stage="plan", error=exc)]
-            pending = await record_plan(pool, request, calls)
+            pending = await until_stored(lambda: record_plan(pool, request, calls),
+                                         what="capture plan")
             return [
                 await broker.publish(call, PROVIDER_CALLS.name, key=envelope.key,
                                      correlation_id=str(call.call_id), no_confirm=True)
@@ -43,8 +55,10 @@ def register(resources: Resources) -> None:
 
     async def persist(envelopes: list[Envelope[RawResponse]]) -> list[asyncio.Future[Any]]:
         with batch_spans("capture persist", [e.headers for e in envelopes]):
-            _, unknown = await record_responses(
-                pool, [e.value for e in envelopes], coverage_target=settings.coverage_target
+            _, unknown = await until_stored(
+                lambda: record_responses(pool, [e.value for e in envelopes],
+                                         coverage_target=settings.coverage_target),
+                what="capture persist",
             )
         unknown_ids = set(unknown)
         return [
@@ -54,7 +68,8 @@ def register(resources: Resources) -> None:
         ]
 
     @broker.subscriber(
-        DOMAINS_REQUESTED.name, RESPONSES_RAW.name, **batch_subscriber_options(settings, group=GROUP)
+        DOMAINS_REQUESTED.name, RESPONSES_RAW.name,
+        **batch_subscriber_options(settings, group=GROUP),
     )
     async def capture(body: list[Any], message: KafkaMessage) -> None:
         records = message.raw_message

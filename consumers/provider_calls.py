@@ -8,14 +8,23 @@ from typing import Any
 
 from faststream.kafka import KafkaMessage
 
-from contracts import PROVIDER_CALLS, RESPONSES_RAW, ProviderCallRequested
+from contracts import PROVIDER_CALLS, RESPONSES_RAW, ProviderCallRequested, RawResponse
+from streams.budget import RunBudget
+from streams.dead_letter_admin import REDRIVE_HEADER
 from streams.dead_letters import DeadLetters
+from streams.durable import until_stored
 from streams.kafka import batch_subscriber_options
-from streams.key_rotation import KeyRotation
-from streams.provider_caller import ProviderCaller
+from streams.limiter import create_limiter
+from streams.provider_caller import ProviderCaller, Unsent
 from streams.records import Envelope, decode_batch
 from streams.resources import Resources
-from streams.run_store import claim_call
+from streams.run_store import (
+    claim_call,
+    keep_claimed,
+    mark_answered,
+    mark_dead_lettered,
+    schedule_retry,
+)
 from streams.tracing import record_span
 
 GROUP = "provider-calls"
@@ -24,20 +33,58 @@ GROUP = "provider-calls"
 def register(resources: Resources) -> None:
     broker, settings, pool = resources.broker, resources.settings, resources.pool
     dead_letters = DeadLetters(broker, group=GROUP)
-    caller = ProviderCaller(settings, resources.http, KeyRotation(settings.provider_configs))
+    caller = ProviderCaller(settings, resources.provider_http,
+                            create_limiter(settings, resources.redis))
+    budget = RunBudget(resources.redis, pool, max_wait_s=settings.limiter_max_wait_s)
+
+    async def within_budget(
+        request: ProviderCallRequested, attempts_before: int
+    ) -> RawResponse | Unsent:
+        """The call, if its run's cost cap leaves room for the most it can cost."""
+        admission = await budget.admit(request.run_id, caller.max_cost_usd(request))
+        if admission is None:
+            return caller.skipped(request, "BudgetExhausted",
+                                  "the run's cost cap is reached; not sent")
+        outcome = await caller.call(request, attempts_before=attempts_before)
+        await budget.settle(admission, outcome.cost_usd if isinstance(outcome, RawResponse)
+                            else 0.0)
+        return outcome
 
     async def call(envelope: Envelope[ProviderCallRequested]) -> asyncio.Future[Any] | None:
         request = envelope.value
         with record_span("provider-calls call", envelope.headers, domain=request.domain,
                          provider=request.provider):
-            if not await claim_call(pool, request.call_id, lease_s=settings.call_lease_s):
-                return None
-            response = await caller.call(request)
-            future: asyncio.Future[Any] = await broker.publish(
-                response, RESPONSES_RAW.name, key=envelope.key,
-                correlation_id=str(request.call_id), no_confirm=True,
+            attempts_before = await until_stored(
+                lambda: claim_call(pool, request.call_id, lease_s=settings.call_lease_s,
+                                   redriven=REDRIVE_HEADER in envelope.headers),
+                what="provider-calls claim",
             )
-            return future
+            if attempts_before is None:
+                return None
+            async with keep_claimed(pool, request.call_id, lease_s=settings.call_lease_s):
+                outcome = await within_budget(request, attempts_before)
+            if isinstance(outcome, RawResponse):
+                await until_stored(lambda: mark_answered(pool, request.call_id),
+                                   what="provider-calls answered")
+                future: asyncio.Future[Any] = await broker.publish(
+                    outcome, RESPONSES_RAW.name, key=envelope.key,
+                    correlation_id=str(request.call_id), no_confirm=True,
+                )
+                return future
+            reason = f"{outcome.error_type}: {outcome.message}"
+            if outcome.status == "retry":
+                await until_stored(lambda: schedule_retry(
+                    pool, request.call_id, attempts=outcome.attempts, delay_s=outcome.delay_s,
+                    error=reason), what="provider-calls retry")
+                return None
+            # The dead letter is confirmed before the call is marked, so a crash between the
+            # two leads to a second dead letter, never to a call marked with none.
+            await (await dead_letters.send(envelope.record, stage="provider",
+                                           error=outcome.error, attempts=outcome.attempts))
+            await until_stored(lambda: mark_dead_lettered(
+                pool, request.call_id, attempts=outcome.attempts, error=reason,
+                coverage_target=settings.coverage_target), what="provider-calls dead letter")
+            return None
 
     @broker.subscriber(PROVIDER_CALLS.name, **batch_subscriber_options(settings, group=GROUP))
     async def provider_calls(body: list[Any], message: KafkaMessage) -> None:

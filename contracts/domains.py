@@ -19,4 +19,7 @@ class DomainRequested(Message):
     providers: tuple[str, ...]
     samples: int = Field(ge=1, le=100)
     run_size: int = Field(ge=1, description="Number of domains in the whole run.")
+    cost_cap_usd: float | None = Field(
+        default=None, ge=0,
+        description="Most the run may spend (USD); calls beyond it are skipped. None: no cap.")
     requested_at: datetime

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from contracts.base import Message
 
-CallStatus = Literal["ok", "failed"]
+# ``skipped``: never sent, because the run's cost cap was reached (error_type BudgetExhausted).
+CallStatus = Literal["ok", "failed", "skipped"]
 
 
 class RawResponse(Message):

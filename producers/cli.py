@@ -19,11 +19,14 @@ from streams.tracing import configure_tracing
 PROGRESS_FROM = 1000
 
 
-async def publish_file(args: argparse.Namespace, console: Console) -> int:
+def read_source(name: str) -> str:
+    return sys.stdin.read() if name == "-" else Path(name).read_text()
+
+
+async def publish_file(args: argparse.Namespace, text: str, console: Console) -> int:
     """Exit status 0 when everything was published, 1 when some lines were rejected, 2 when
     nothing could be published."""
     settings = get_settings()
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
     parsed = parse_domains(text)
     for rejection in parsed.rejections:
         console.print(f"[yellow]rejected[/] {rejection}", highlight=False)
@@ -45,6 +48,7 @@ async def publish_file(args: argparse.Namespace, console: Console) -> int:
             published = await publish_run(
                 broker, parsed.entries, run_id=run_id, providers=providers,
                 prompt_set=args.prompt_set, samples=args.samples,
+                cost_cap_usd=getattr(args, "cost_cap", None),
                 on_published=lambda done: progress.update(task, completed=done),
             )
     console.print(f"published {len(published)} domains, rejected {len(parsed.rejections)}")

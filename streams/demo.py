@@ -24,6 +24,7 @@ from streams.postgres import create_pool
 from streams.report import RunReport, run_report
 from streams.report_view import render_report
 from streams.runner import GROUPS
+from streams.validation.facts import load_facts_file
 
 SAMPLE_DOMAINS = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"
 
@@ -83,6 +84,7 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
             cleanup.callback(stack.stack_down)
         settings = get_settings()
         asyncio.run(migrate(settings.postgres_dsn.get_secret_value()))
+        asyncio.run(load_facts_file(settings))  # reality-validation checks answers against them
         asyncio.run(create_topics(settings))
         log_dir = stack.STACK_DIR / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)

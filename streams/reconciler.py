@@ -1,6 +1,7 @@
 """Find calls that are due and publish their original request again: retries whose back-off has
-passed, and work lost anywhere (broker restart, crash before publishing) — calls neither answered
-nor dead-lettered, published longer ago than a grace period and held by no live claim."""
+passed, and work lost anywhere (broker restart, crash before publishing) — calls neither stored
+nor dead-lettered, published (or answered) longer ago than a grace period and held by no live
+claim."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ WHERE call_id IN (
        OR (status = 'pending'
            AND published_at < now() - make_interval(secs => $1)
            AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2)))
+       -- answered, but the answer never reached PostgreSQL (lost with the broker)
+       OR (status = 'answered' AND claimed_at < now() - make_interval(secs => $1))
     ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED)

@@ -15,6 +15,7 @@ class ProviderLine:
     calls: int
     ok: int
     failed: int
+    skipped: int
     input_tokens: int
     output_tokens: int
     cost_usd: float
@@ -32,6 +33,10 @@ class RunReport:
     succeeded_calls: int
     failed_calls: int
     providers: list[ProviderLine]
+    skipped_calls: int = 0
+    cost_cap_usd: float | None = None
+    # Why the run stopped short of its plan (e.g. "cost cap reached"); None when it did not.
+    stop_reason: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -43,7 +48,12 @@ class RunReport:
 
     @property
     def answered(self) -> int:
-        return self.succeeded_calls + self.failed_calls
+        """Calls with a final outcome: answered, failed, or skipped for budget."""
+        return self.succeeded_calls + self.failed_calls + self.skipped_calls
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(line.cost_usd for line in self.providers)
 
 
 class RunNotFound(LookupError):
@@ -58,6 +68,7 @@ async def run_report(pool: asyncpg.Pool, run_id: UUID, *, with_providers: bool =
         """SELECT provider, count(*) AS calls,
                   count(*) FILTER (WHERE status = 'ok') AS ok,
                   count(*) FILTER (WHERE status = 'failed') AS failed,
+                  count(*) FILTER (WHERE status = 'skipped') AS skipped,
                   coalesce(sum(input_tokens), 0) AS input_tokens,
                   coalesce(sum(output_tokens), 0) AS output_tokens,
                   coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
@@ -77,4 +88,7 @@ async def run_report(pool: asyncpg.Pool, run_id: UUID, *, with_providers: bool =
         succeeded_calls=run["succeeded_calls"],
         failed_calls=run["failed_calls"],
         providers=[ProviderLine(**dict(row)) for row in rows],
+        skipped_calls=run["skipped_calls"],
+        cost_cap_usd=None if run["cost_cap_usd"] is None else float(run["cost_cap_usd"]),
+        stop_reason=run["stop_reason"],
     )

@@ -18,10 +18,12 @@ def _ms(value: float | None) -> str:
 def render_report(report: RunReport, console: Console) -> None:
     table = Table(title=f"run {report.run_id}")
     table.add_column("provider", no_wrap=True)
-    for column in ("calls", "ok", "failed", "tok in", "tok out", "cost $", "p50 ms", "p95 ms"):
+    for column in ("calls", "ok", "failed", "skipped", "tok in", "tok out", "cost $", "p50 ms",
+                   "p95 ms"):
         table.add_column(column, justify="right", no_wrap=True)
     for line in report.providers:
         table.add_row(line.provider, str(line.calls), str(line.ok), str(line.failed),
+                      str(line.skipped),
                       str(line.input_tokens), str(line.output_tokens), f"{line.cost_usd:.4f}",
                       _ms(line.p50_ms), _ms(line.p95_ms))
     console.print(table)
@@ -30,9 +32,15 @@ def render_report(report: RunReport, console: Console) -> None:
         f"{report.expected_calls} expected calls, coverage {report.coverage:.1%}, "
         f"{report.planned_domains}/{report.expected_domains} domains planned"
     )
+    if report.cost_cap_usd is not None:
+        console.print(f"cost ${report.cost_usd:.4f} of a ${report.cost_cap_usd:.4f} cap; "
+                      f"{report.skipped_calls} calls skipped for budget")
+    if report.stop_reason:
+        console.print(f"[yellow]stopped: {report.stop_reason}[/]")
 
 
 def report_as_dict(report: RunReport) -> dict[str, Any]:
     data = dataclasses.asdict(report)
     data["coverage"] = report.coverage
+    data["cost_usd"] = report.cost_usd
     return data

@@ -280,6 +280,9 @@ def _free_port(preferred: int | None = None) -> int:
     """The previous port if it is still free (stable URLs across restarts), else a new one."""
     if preferred is not None:
         with socket.socket() as sock:
+            # As the servers themselves bind: connections of a killed server linger in
+            # TIME_WAIT, which must not push its restart onto another port.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((HOST, preferred))
                 return preferred

@@ -29,9 +29,11 @@ async def running_groups(groups: list[str], settings: Settings) -> AsyncIterator
 
 
 def brand_entries(count: int, offset: int = 0) -> list[DomainEntry]:
+    brands = load_brands()
+    assert offset + count <= len(brands), f"only {len(brands)} sample brands"
     return [
         DomainEntry(line=i, domain=b.domain, name=b.name, aliases=b.aliases)
-        for i, b in enumerate(load_brands()[offset: offset + count])
+        for i, b in enumerate(brands[offset: offset + count])
     ]
 
 

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ENV_NAMES = ("DR_TEST_KAFKA_BOOTSTRAP", "DR_TEST_POSTGRES_DSN", "DR_TEST_REDIS_URL")
+# Set only when the tests run on the project's local stack, whose processes they may stop.
+LOCAL_STACK_DIR = "DR_TEST_LOCAL_STACK_DIR"
 
 
 def docker_answers() -> bool:
@@ -55,7 +57,8 @@ def _from_local_stack(stack_dir: Path) -> Iterator[dict[str, str]]:
     stack.stack_up(with_simulator=False, stack_dir=stack_dir)
     try:
         env = stack.stack_env(stack_dir=stack_dir)
-        yield {name: env[name] for name in ("DR_KAFKA_BOOTSTRAP", "DR_POSTGRES_DSN", "DR_REDIS_URL")}
+        names = ("DR_KAFKA_BOOTSTRAP", "DR_POSTGRES_DSN", "DR_REDIS_URL")
+        yield {**{name: env[name] for name in names}, LOCAL_STACK_DIR: str(stack_dir)}
     finally:
         stack.stack_down(stack_dir=stack_dir, purge=True)
 

@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "infra" / "kafka-compose.yml"
 KAFKA = ("kafka-1", "kafka-2", "kafka-3")
-WORKERS = {"capture": 2, "provider-calls": 4}
+WORKERS = {"capture": 2, "provider-calls": 4, "embedding": 2, "scoring": 2, "correlation": 1}
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,8 @@ async def test_applied_twice_changes_nothing(migrated: Settings) -> None:
         again = await asyncio.gather(migrate(dsn), migrate(dsn))
         assert again == [[], []]
         assert await connection.fetch(SCHEMA) == before
-        assert await connection.fetch("SELECT * FROM schema_migrations ORDER BY version") == recorded
+        migrations = await connection.fetch("SELECT * FROM schema_migrations ORDER BY version")
+        assert migrations == recorded
         assert [r["version"] for r in recorded] == [m.version for m in load_migrations()]
     finally:
         await connection.close()

@@ -11,6 +11,7 @@ from streams.simulator.answers import (
 )
 from streams.simulator.brands import Brand, default_brands, load_brands
 from streams.simulator.server import (
+    NewsEffect,
     RateLimit,
     RunningSimulator,
     SimulatorConfig,
@@ -26,6 +27,7 @@ __all__ = [
     "Answer",
     "AnswerEngine",
     "Brand",
+    "NewsEffect",
     "RateLimit",
     "RunningSimulator",
     "SimulatorConfig",

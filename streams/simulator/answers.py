@@ -71,12 +71,33 @@ _DESCRIBE_CLOSERS = (
     "Its products and services are used by customers around the world.",
     "The company has grown considerably since its early years.",
 )
+# Neutral openings (no sentiment, no brand) a switched model version puts before its answers.
+_VERSION_PREFACES = (
+    "Here is a brief overview based on my training data.",
+    "Below is a summary of the relevant points.",
+    "The following overview reflects what I have learned.",
+)
 # A domain-like token; the known domain may be a suffix of it (www.apple.com).
 _DOMAIN_TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 _HASH_SCALE = float(2**64)
 # Country names that read "in the ..." in English prose.
 _THE_COUNTRIES = frozenset({"United States", "United Kingdom", "Netherlands",
                             "United Arab Emirates", "Philippines", "Czech Republic"})
+
+
+class EffectSource(Protocol):
+    """A scheduled news effect, as ``true_rates`` reads it."""
+
+    @property
+    def domain(self) -> str: ...
+    @property
+    def after(self) -> float: ...
+    @property
+    def providers(self) -> Sequence[str] | None: ...
+    @property
+    def knowledge_rate(self) -> float | None: ...
+    @property
+    def fact_error_rate(self) -> float | None: ...
 
 
 class RateSource(Protocol):
@@ -90,6 +111,12 @@ class RateSource(Protocol):
     def default_knowledge_rate(self) -> float: ...
     @property
     def default_fact_error_rate(self) -> float: ...
+    @property
+    def brand_knowledge_rates(self) -> Mapping[str, Mapping[str, float]]: ...
+    @property
+    def brand_fact_error_rates(self) -> Mapping[str, Mapping[str, float]]: ...
+    @property
+    def news_effects(self) -> Sequence[EffectSource]: ...
 
 
 def unit_hash(*parts: object) -> float:
@@ -119,21 +146,48 @@ def _lookup(overrides: Mapping[str, float], defaults: Mapping[str, float], provi
     return defaults.get(provider, fallback)
 
 
-def true_rates(provider: str, model: str | None = None,
-               config: RateSource | None = None) -> tuple[float, float]:
+def _brand_lookup(overrides: Mapping[str, float], provider: str, model: str | None,
+                  fallback: float) -> float:
+    for key in (f"{provider}:{model}" if model is not None else None, provider, "*"):
+        if key is not None and key in overrides:
+            return overrides[key]
+    return fallback
+
+
+def active_effects(config: RateSource, provider: str, domain: str,
+                   now: float) -> list[EffectSource]:
+    """The news effects on ``domain`` in force for ``provider`` at ``now``, oldest first."""
+    return sorted((e for e in config.news_effects
+                   if e.domain == domain and e.after <= now
+                   and (not e.providers or provider in e.providers)), key=lambda e: e.after)
+
+
+def true_rates(provider: str, model: str | None = None, config: RateSource | None = None, *,
+               domain: str | None = None, now: float | None = None) -> tuple[float, float]:
     """``(knowledge_rate, fact_error_rate)`` the simulator uses for ``provider`` (and ``model``).
 
     Overrides are looked up as ``"provider:model"``, then ``"provider"``, then the built-in
-    per-provider defaults, then the config's global default."""
+    per-provider defaults, then the config's global default. For a ``domain``, the per-brand
+    overrides (``"provider:model"``, ``"provider"``, ``"*"``) come first, and at ``now`` the
+    news effects in force on it replace either rate they set."""
     if config is None:
         return (DEFAULT_KNOWLEDGE_RATES.get(provider, DEFAULT_KNOWLEDGE_RATE),
                 DEFAULT_FACT_ERROR_RATES.get(provider, DEFAULT_FACT_ERROR_RATE))
-    return (
-        _lookup(config.knowledge_rates, DEFAULT_KNOWLEDGE_RATES, provider, model,
-                config.default_knowledge_rate),
-        _lookup(config.fact_error_rates, DEFAULT_FACT_ERROR_RATES, provider, model,
-                config.default_fact_error_rate),
-    )
+    knowledge = _lookup(config.knowledge_rates, DEFAULT_KNOWLEDGE_RATES, provider, model,
+                        config.default_knowledge_rate)
+    errors = _lookup(config.fact_error_rates, DEFAULT_FACT_ERROR_RATES, provider, model,
+                     config.default_fact_error_rate)
+    if domain is None:
+        return knowledge, errors
+    knowledge = _brand_lookup(config.brand_knowledge_rates.get(domain, {}), provider, model,
+                              knowledge)
+    errors = _brand_lookup(config.brand_fact_error_rates.get(domain, {}), provider, model, errors)
+    for effect in active_effects(config, provider, domain, now) if now is not None else ():
+        if effect.knowledge_rate is not None:
+            knowledge = effect.knowledge_rate
+        if effect.fact_error_rate is not None:
+            errors = effect.fact_error_rate
+    return knowledge, errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +261,22 @@ class AnswerEngine:
         return None
 
     def answer(self, *, model: str, prompt: str, sample: int, knowledge_rate: float,
-               fact_error_rate: float) -> Answer:
-        """The answer ``model`` gives to ``prompt`` for ``sample``."""
+               fact_error_rate: float, addendum: str | None = None,
+               restyle: bool = False) -> Answer:
+        """The answer ``model`` gives to ``prompt`` for ``sample``.
+
+        ``addendum`` (a news effect) ends every description of a known brand; ``restyle`` (a
+        switched model version) rephrases every answer, as a new model version would."""
+        answer = self._answer(model=model, prompt=prompt, sample=sample,
+                              knowledge_rate=knowledge_rate, fact_error_rate=fact_error_rate,
+                              addendum=addendum)
+        if not restyle or answer.kind is None:
+            return answer
+        return Answer(_restyle(answer.text, answer.kind, model), answer.kind, answer.domain,
+                      answer.known)
+
+    def _answer(self, *, model: str, prompt: str, sample: int, knowledge_rate: float,
+                fact_error_rate: float, addendum: str | None) -> Answer:
         kind = self.find_kind(prompt)
         token, brand = self.find_domain(prompt)
         if kind is None or token is None:
@@ -227,6 +295,8 @@ class AnswerEngine:
                 text = self._facts(brand, stated)
             else:
                 text = self._describe(brand, model, sample, stated)
+                if addendum:
+                    text = f"{text} {addendum}"
         return Answer(text, kind, brand.domain, known)
 
     @staticmethod
@@ -302,6 +372,18 @@ class AnswerEngine:
         if known:
             names.insert(int(unit_hash("position", model, brand.domain, sample) * 5), brand.name)
         return "\n".join(f"{i}. {name}" for i, name in enumerate(names, start=1))
+
+
+def _restyle(text: str, kind: str, model: str) -> str:
+    """The same content in another model version's house style: JSON re-serialised with sorted,
+    indented keys; prose and lists under a neutral preface picked by the version."""
+    if kind == "facts":
+        try:
+            return json.dumps(json.loads(text), ensure_ascii=False, indent=2, sort_keys=True)
+        except ValueError:
+            return text
+    preface = _VERSION_PREFACES[int(unit_hash("preface", model) * len(_VERSION_PREFACES))]
+    return f"{preface}\n{text}" if kind == "recommend" else f"{preface} {text}"
 
 
 def _other(choices: tuple[str, ...], actual: str, pick: float) -> str:

@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +25,7 @@ from streams.simulator.answers import (
     DEFAULT_FACT_ERROR_RATE,
     DEFAULT_KNOWLEDGE_RATE,
     AnswerEngine,
+    active_effects,
     estimate_tokens,
     true_rates,
     truncate,
@@ -53,6 +54,36 @@ class RateLimit(BaseModel):
     tpm: int | None = None
 
 
+# What a news effect adds to descriptions when it gives only a sentiment.
+NEWS_DESCRIPTIONS: dict[str, str] = {
+    "negative": "It has recently been at the centre of a major scandal, with lawsuits, heavy "
+                "fines and widespread criticism of its conduct.",
+    "positive": "It has recently won wide praise for an excellent and highly successful new "
+                "product launch.",
+}
+
+
+class NewsEffect(BaseModel):
+    """From wall-clock time ``after`` on, models describe ``domain`` differently: each known
+    description ends with ``description_change`` (or the sentence for ``sentiment``), and the
+    brand's knowledge and fact-error rates become the ones given here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str
+    after: float  # time.time()
+    providers: list[str] | None = None  # None: every provider
+    knowledge_rate: Rate | None = None
+    fact_error_rate: Rate | None = None
+    sentiment: Literal["negative", "positive"] | None = None
+    description_change: str | None = None
+
+    @property
+    def addendum(self) -> str | None:
+        return self.description_change or (NEWS_DESCRIPTIONS[self.sentiment]
+                                            if self.sentiment else None)
+
+
 class SimulatorConfig(BaseModel):
     """Everything that shapes the simulator's behaviour; all but host/port change at run time."""
 
@@ -75,6 +106,10 @@ class SimulatorConfig(BaseModel):
     default_knowledge_rate: Rate = DEFAULT_KNOWLEDGE_RATE
     default_fact_error_rate: Rate = DEFAULT_FACT_ERROR_RATE
     model_version_overrides: dict[str, str] = Field(default_factory=dict)  # "provider[:model]"
+    # Per brand: domain -> {"provider:model" | "provider" | "*": rate}.
+    brand_knowledge_rates: dict[str, dict[str, Rate]] = Field(default_factory=dict)
+    brand_fact_error_rates: dict[str, dict[str, Rate]] = Field(default_factory=dict)
+    news_effects: list[NewsEffect] = Field(default_factory=list)
     brands_path: str | None = None
 
     def limits_for(self, provider: str) -> RateLimit:
@@ -87,6 +122,18 @@ class SimulatorConfig(BaseModel):
 
     def error_rate_for(self, provider: str) -> float:
         return self.error_rates.get(provider, self.error_rate)
+
+    def version_overridden(self, provider: str, model: str) -> bool:
+        return bool(self.model_version_overrides.get(f"{provider}:{model}")
+                    or self.model_version_overrides.get(provider))
+
+    def news_addendum(self, provider: str, domain: str | None, now: float) -> str | None:
+        """The description change of the latest news effect on ``domain`` in force."""
+        if domain is None:
+            return None
+        found = [e.addendum for e in active_effects(self, provider, domain, now)
+                 if isinstance(e, NewsEffect) and e.addendum]
+        return found[-1] if found else None
 
     def model_version(self, provider: str, model: str) -> str:
         """The version string reported for ``model`` (overridable to simulate a switch)."""
@@ -501,10 +548,16 @@ class _ProviderHandler:
             return self._error(key_fp, status, "simulated server error", headers)
 
         version = config.model_version(provider, call.model)
-        knowledge_rate, fact_error_rate = true_rates(provider, call.model, config)
+        _, brand = state.engine.find_domain(call.prompt)
+        domain = brand.domain if brand else None
+        now = time.time()
+        knowledge_rate, fact_error_rate = true_rates(provider, call.model, config, domain=domain,
+                                                     now=now)
         answer = state.engine.answer(model=version, prompt=call.prompt, sample=call.sample,
                                      knowledge_rate=knowledge_rate,
-                                     fact_error_rate=fact_error_rate)
+                                     fact_error_rate=fact_error_rate,
+                                     addendum=config.news_addendum(provider, domain, now),
+                                     restyle=config.version_overridden(provider, call.model))
         text, cut = truncate(answer.text, call.max_tokens)
         state.calls_by_identity[identity] = state.calls_by_identity.get(identity, 0) + 1
         state.record(provider, key_fp, 200)

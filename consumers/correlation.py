@@ -1,0 +1,107 @@
+"""Consumer group ``correlation``: for each news event, compares every provider's scores of the
+brand in the window before the event with the window after it, and publishes one verdict per
+provider and metric on ``correlations.found`` — ``no_effect`` included, never silence.
+
+A new event is evaluated at once; new brand scores re-evaluate every event whose window holds
+their run (scores of other brands too: they tell a model change from brand movement). A verdict
+is published when it is new or differs from the stored one, and stored only after the broker
+acknowledged it, so a crash in between publishes it again rather than never."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from faststream.kafka import KafkaMessage
+
+from contracts import (
+    BRAND_SCORES,
+    CORRELATIONS_FOUND,
+    NEWS_EVENTS,
+    BrandScore,
+    CorrelationFound,
+    NewsEvent,
+)
+from streams.correlation.evaluate import ScoreRow, evaluate
+from streams.correlation.store import (
+    events_near,
+    save_events,
+    scores_around,
+    stored_events,
+    unchanged,
+    upsert_correlations,
+)
+from streams.dead_letters import DeadLetters
+from streams.kafka import batch_subscriber_options
+from streams.records import decode_batch
+from streams.resources import Resources
+from streams.tracing import record_span
+
+GROUP = "correlation"
+
+
+def register(resources: Resources, *, group: str = GROUP) -> None:
+    """``group`` is for replays into a fresh group; deployments use ``GROUP``."""
+    broker, settings, pool = resources.broker, resources.settings, resources.pool
+    dead_letters = DeadLetters(broker, group=group)
+    window_s = settings.correlation_window_s
+
+    async def evaluate_event(event: NewsEvent, around: dict[datetime, list[ScoreRow]],
+                             computed_at: datetime) -> list[CorrelationFound]:
+        """Every provider's verdicts; ``around`` caches the scores read per event time."""
+        if event.published_at not in around:
+            around[event.published_at] = await scores_around(pool, event.published_at, window_s)
+        rows = around[event.published_at]
+        # Configured providers too, so a brand nobody scored yet gets insufficient_data.
+        providers = sorted({r.provider for r in rows if r.domain == event.domain}
+                           | set(settings.providers))
+        found: list[CorrelationFound] = []
+        for provider in providers:
+            mine = [r for r in rows if r.provider == provider]
+            found += evaluate(event, provider, [r for r in mine if r.domain == event.domain],
+                              mine, window_s=window_s, computed_at=computed_at)
+        return found
+
+    @broker.subscriber(NEWS_EVENTS.name, BRAND_SCORES.name,
+                       **batch_subscriber_options(settings, group=group))
+    async def correlation(body: list[Any], message: KafkaMessage) -> None:
+        records = message.raw_message
+        news = decode_batch(tuple(r for r in records if r.topic == NEWS_EVENTS.name), NewsEvent)
+        scores = decode_batch(
+            tuple(r for r in records if r.topic == BRAND_SCORES.name), BrandScore)
+        confirmations = [
+            await dead_letters.send(record, stage="decode", error=error)
+            for record, error in news.invalid + scores.invalid
+        ]
+        headers: dict[UUID, dict[str, str]] = {}
+        if news.valid:
+            await save_events(pool, [e.value for e in news.valid])
+            headers = {e.value.event_id: e.headers for e in news.valid}
+        # The stored event, not the message: the first ingestion of a URL wins.
+        events = {e.event_id: e for e in await stored_events(pool, list(headers))}
+        if scores.valid:
+            times = sorted({e.value.run_created_at for e in scores.valid})
+            for event in await events_near(pool, times, window_s):
+                events.setdefault(event.event_id, event)
+            for event_id in events.keys() - headers.keys():
+                headers[event_id] = scores.valid[0].headers
+        found: list[CorrelationFound] = []
+        around: dict[datetime, list[ScoreRow]] = {}
+        computed_at = datetime.now(UTC)
+        for event in sorted(events.values(), key=lambda e: (e.published_at, str(e.event_id))):
+            with record_span("correlation evaluate", headers[event.event_id],
+                             domain=event.domain):
+                found += await evaluate_event(event, around, computed_at)
+        same = await unchanged(pool, found) if found else set()
+        for item in found:
+            if (item.event_id, item.provider, item.metric) not in same:
+                confirmations.append(await broker.publish(
+                    item, CORRELATIONS_FOUND.name, key=item.domain.encode(),
+                    correlation_id=f"{item.event_id}:{item.provider}:{item.metric}",
+                    no_confirm=True))
+        await asyncio.gather(*confirmations)
+        # Stored after the broker acknowledged: a crash before this publishes again.
+        if found:
+            await upsert_correlations(pool, found)

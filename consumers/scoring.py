@@ -1,0 +1,82 @@
+"""Consumer group ``scoring``: when a domain's answers in a run are all validated and embedded,
+recomputes its scores from PostgreSQL, upserts them and publishes ``brand.scores``.
+
+Validated and embedded events only say which (run, domain) to look at; the numbers come from the
+stored rows, so any order, duplicate or replay of events gives the same scores."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from faststream.kafka import KafkaMessage
+
+from contracts import (
+    BRAND_SCORES,
+    RESPONSES_EMBEDDED,
+    RESPONSES_VALIDATED,
+    BrandScore,
+    ResponseEmbedded,
+    ResponseValidated,
+)
+from streams.dead_letters import DeadLetters
+from streams.kafka import batch_subscriber_options
+from streams.records import Envelope, decode_batch
+from streams.resources import Resources
+from streams.scoring.score import score_domain
+from streams.scoring.store import load_domain_run, neighbour_complete_run, upsert_scores
+from streams.tracing import record_span
+
+GROUP = "scoring"
+
+
+def register(resources: Resources, *, group: str = GROUP) -> None:
+    """``group`` is for replays into a fresh group; deployments use ``GROUP``."""
+    broker, settings, pool = resources.broker, resources.settings, resources.pool
+    dead_letters = DeadLetters(broker, group=group)
+
+    async def score(run_id: UUID, domain: str) -> list[BrandScore]:
+        """Score (run, domain) if complete, and the next complete run of the domain, whose drift
+        and change flags are measured against this one (it may have finished first)."""
+        computed_at = datetime.now(UTC)
+        async with pool.acquire() as connection:
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                run = await load_domain_run(connection, run_id, domain)
+                if run is None:
+                    return []
+                later = await neighbour_complete_run(connection, domain, run.run_created_at,
+                                                     earlier=False)
+                next_run = await load_domain_run(connection, later, domain) if later else None
+            scores = [s for r in (run, next_run) if r is not None
+                      for s in score_domain(r, computed_at=computed_at)]
+            async with connection.transaction():
+                await upsert_scores(connection, scores)
+        return scores
+
+    @broker.subscriber(RESPONSES_VALIDATED.name, RESPONSES_EMBEDDED.name,
+                       **batch_subscriber_options(settings, group=group))
+    async def scoring(body: list[Any], message: KafkaMessage) -> None:
+        records = message.raw_message
+        validated = decode_batch(
+            tuple(r for r in records if r.topic == RESPONSES_VALIDATED.name), ResponseValidated)
+        embedded = decode_batch(
+            tuple(r for r in records if r.topic == RESPONSES_EMBEDDED.name), ResponseEmbedded)
+        confirmations = [
+            await dead_letters.send(record, stage="decode", error=error)
+            for record, error in validated.invalid + embedded.invalid
+        ]
+        touched: dict[tuple[UUID, str], Envelope[Any]] = {}
+        envelopes: list[Envelope[Any]] = [*validated.valid, *embedded.valid]
+        for envelope in envelopes:
+            touched.setdefault((envelope.value.run_id, envelope.value.domain), envelope)
+        for (run_id, domain), envelope in sorted(touched.items(), key=lambda item: item[0]):
+            with record_span("scoring score", envelope.headers, domain=domain):
+                for brand_score in await score(run_id, domain):
+                    confirmations.append(await broker.publish(
+                        brand_score, BRAND_SCORES.name, key=brand_score.domain.encode(),
+                        correlation_id=f"{brand_score.run_id}:{brand_score.domain}",
+                        no_confirm=True))
+        # Offsets are committed when this returns: only after every publish is acknowledged.
+        await asyncio.gather(*confirmations)

@@ -1,0 +1,1 @@
+"""News correlation: did a provider's view of a brand change across a news event?"""

@@ -1,0 +1,1 @@
+"""Embedding answers: the embedders, vector arithmetic, and the ``embeddings`` table."""

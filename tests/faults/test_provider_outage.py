@@ -1,0 +1,94 @@
+"""A provider answering 5xx: retried with back-off from PostgreSQL (no partition waits) and
+completed; beyond the retry budget dead-lettered with reasons, and redriven after recovery."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from streams.config import Settings
+from streams.dead_letter_admin import read_dead_letters, redrive
+from streams.kafka import create_broker
+from tests.faults.helpers import run_row
+from tests.groups import brand_entries, publish_domains, running_groups
+from tests.kafka_helpers import wait_until
+
+pytestmark = pytest.mark.stack
+
+DOMAINS = 4
+CALLS = DOMAINS * 8 * 3
+OPENAI_CALLS = DOMAINS * 3
+
+
+async def finished(dsn: str, run_id: uuid.UUID) -> bool:
+    row = await run_row(dsn, run_id)
+    return bool(row and row["status"] != "running")
+
+
+async def test_outage_within_the_retry_budget_completes(
+    migrated: Settings, simulator: Any
+) -> None:
+    # Back-off floors: 1 + 2 + 4 + 8 + 16 s over 6 attempts, more than the 20 s outage.
+    settings = Settings(retry_base_s=2.0, provider_max_attempts=6, breaker_reset_s=3.0)
+    dsn = settings.postgres_dsn.get_secret_value()
+    run_id = uuid.uuid4()
+    simulator.configure({"outage_for_s": {"openai": 20}})
+    try:
+        async with running_groups(["capture", "provider-calls"], settings):
+            await publish_domains(settings, brand_entries(DOMAINS, offset=60), run_id)
+            await wait_until(lambda: finished(dsn, run_id), timeout_s=120,
+                             what="the run to finish after the outage", every_s=1)
+    finally:
+        simulator.configure({"outage_for_s": {"openai": 0}})
+    row = await run_row(dsn, run_id)
+    assert row is not None
+    assert (row["status"], row["succeeded_calls"], row["dead_lettered_calls"]) == (
+        "complete", CALLS, 0)
+
+
+async def test_outage_beyond_the_budget_dead_letters_then_redrive_completes(
+    migrated: Settings, simulator: Any
+) -> None:
+    settings = Settings(retry_base_s=0.2, provider_max_attempts=3, breaker_reset_s=1.0)
+    dsn = settings.postgres_dsn.get_secret_value()
+    run_id = uuid.uuid4()
+    entries = brand_entries(DOMAINS, offset=70)
+    simulator.configure({"outage_for_s": {"openai": 60}})
+    async with running_groups(["capture", "provider-calls"], settings):
+        try:
+            await publish_domains(settings, entries, run_id)
+            await wait_until(lambda: finished(dsn, run_id), timeout_s=60,
+                             what="the run to end degraded", every_s=1)
+            row = await run_row(dsn, run_id)
+            assert row is not None
+            assert (row["status"], row["stop_reason"]) == ("degraded", "calls dead-lettered")
+            assert (row["succeeded_calls"], row["dead_lettered_calls"]) == (
+                CALLS - OPENAI_CALLS, OPENAI_CALLS)
+        finally:
+            simulator.configure({"outage_for_s": {"openai": 0}})
+
+        keys = {entry.domain.encode() for entry in entries}
+        letters = [letter for letter in await read_dead_letters(settings.kafka_bootstrap,
+                                                                "provider.calls")
+                   if letter.record.key in keys]
+        assert len(letters) == OPENAI_CALLS
+        assert {letter.reason for letter in letters} <= {"TransientProviderError", "CircuitOpen"}
+        assert all(letter.headers["dlt-attempts"] == "3" for letter in letters)
+        assert all(letter.headers["dlt-stage"] == "provider" for letter in letters)
+
+        broker = create_broker(settings)
+        async with broker:
+            await broker.connect()
+            assert await redrive(broker, letters) == OPENAI_CALLS
+
+        async def complete() -> bool:
+            row = await run_row(dsn, run_id)
+            return bool(row and row["status"] == "complete")
+
+        await wait_until(complete, timeout_s=60, what="the redriven run to complete", every_s=1)
+    row = await run_row(dsn, run_id)
+    assert row is not None
+    assert (row["succeeded_calls"], row["dead_lettered_calls"], row["stop_reason"]) == (
+        CALLS, 0, None)

@@ -1,0 +1,207 @@
+"""One scenario with a known truth, run once per test session on the real stack and shared by the
+intelligence tests: every group in this process, the simulator as the providers.
+
+- run A: 10 brands × 8 providers × 3 prompts × k = 10, with per-brand knowledge and fact-error
+  rates set in the simulator (the truth scores are checked against);
+- run B: the same again, nothing changed (drift must be ~0);
+- then, at time T: a news effect on brand X (knowledge drops, descriptions turn negative), news
+  events published for X and for brand Y (nothing changes for Y), and one provider switches model
+  version (every answer of it rephrased);
+- run C: the same brands again. Correlation must call X an effect, Y no effect, and the switched
+  provider a model version change."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts import (
+    BRAND_SCORES,
+    NEWS_EVENTS,
+    RESPONSES_EMBEDDED,
+    RESPONSES_RAW,
+    RESPONSES_VALIDATED,
+    NewsEvent,
+    news_event_id,
+)
+from producers.domain_file import DomainEntry
+from producers.news import publish_events
+from streams.config import Settings
+from streams.kafka import create_broker
+from streams.simulator import load_brands, true_rates
+from streams.simulator.server import SimulatorConfig
+from streams.topic_reader import true_end_offsets
+from streams.validation.facts import load_facts_file
+from tests.groups import publish_domains, running_groups
+from tests.kafka_helpers import wait_until
+
+GROUPS = ["capture", "provider-calls", "reality-validation", "embedding", "scoring",
+          "correlation"]
+SAMPLES = 10
+# Brands no other test publishes (see the offsets in tests/e2e and tests/faults).
+DOMAINS = ("honda.com", "kia.com", "pepsico.com", "starbucks.com", "heineken.com", "puma.com",
+           "levi.com", "hsbc.com", "paypal.com", "southwest.com")
+NEWS_BRAND = "starbucks.com"
+QUIET_BRAND = "paypal.com"
+SWITCHED = "mistral"
+NEW_VERSION = "mistral-large-2509-sim"
+TRUTH_PATCH: dict[str, Any] = {
+    "brand_knowledge_rates": {"honda.com": {"*": 0.5}, "kia.com": {"*": 0.3},
+                              "heineken.com": {"openai": 0.6, "mistral": 0.95}},
+    "brand_fact_error_rates": {"puma.com": {"*": 0.3}, "levi.com": {"*": 0.2}},
+}
+RESTORE_PATCH: dict[str, Any] = {"brand_knowledge_rates": {}, "brand_fact_error_rates": {},
+                                 "news_effects": [], "model_version_overrides": {}}
+# The three wire formats (OpenAI-compatible, Anthropic, Gemini); five providers keep the local
+# embedding work (CPU-bound) within the suite's budget.
+PROVIDERS = ["openai", "anthropic", "google", "deepseek", SWITCHED]
+RUN_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Scenario:
+    settings: Settings
+    dsn: str
+    runs: tuple[uuid.UUID, uuid.UUID, uuid.UUID]  # A, B, C
+    started_at: datetime  # before anything of run A was published
+    published_at: datetime
+    news_event: uuid.UUID
+    quiet_event: uuid.UUID
+    # (domain, provider) -> (knowledge rate, fact-error rate) in run A.
+    truth: dict[tuple[str, str], tuple[float, float]]
+
+
+_lock = asyncio.Lock()
+_done: Scenario | None = None
+
+
+def _entries() -> list[DomainEntry]:
+    brands = {b.domain: b for b in load_brands()}
+    return [DomainEntry(line=i, domain=d, name=brands[d].name, aliases=brands[d].aliases)
+            for i, d in enumerate(DOMAINS)]
+
+
+async def _configure(url: str, patch: dict[str, Any]) -> dict[str, Any]:
+    """Through the simulator's admin API, as an operator would."""
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{url}/_sim/config", json=patch, timeout=5)
+        response.raise_for_status()
+        config: dict[str, Any] = response.json()
+        return config
+
+
+async def _scored(pool: asyncpg.Pool, run_id: uuid.UUID, providers: int) -> None:
+    expected = len(DOMAINS) * (providers + 1)
+
+    async def done() -> bool:
+        found = await pool.fetchval(
+            "SELECT count(*) FROM brand_scores WHERE run_id = $1", run_id)
+        return bool(found == expected)
+
+    await wait_until(done, timeout_s=RUN_TIMEOUT_S, what=f"scores of run {run_id}", every_s=0.5)
+
+
+async def caught_up(bootstrap: str, group: str, topics: list[str], *, timeout_s: float) -> None:
+    """Until ``group`` has committed the true end of every partition of ``topics``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        async def done() -> bool:
+            ends = await true_end_offsets(bootstrap, topics)
+            committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
+            return all(end == 0 or (tp in committed and committed[tp].offset >= end)
+                       for tp, end in ends.items())
+
+        await wait_until(done, timeout_s=timeout_s, what=f"{group} to catch up on {topics}",
+                         every_s=0.5)
+    finally:
+        await admin.close()
+
+
+async def _publish_news(settings: Settings, published_at: datetime) -> tuple[uuid.UUID, ...]:
+    events = [
+        NewsEvent(event_id=news_event_id(f"https://news.test/{domain}/{published_at.timestamp()}"),
+                  domain=domain, headline=headline,
+                  url=f"https://news.test/{domain}/{published_at.timestamp()}",
+                  source="test wire", published_at=published_at, kind=kind,
+                  ingested_at=datetime.now(UTC))
+        for domain, headline, kind in (
+            (NEWS_BRAND, "Starbucks hit by a data scandal and heavy fines", "scandal"),
+            (QUIET_BRAND, "PayPal names a new chief financial officer", "leadership"),
+        )
+    ]
+    broker = create_broker(settings)
+    async with broker:
+        await broker.connect()
+        await publish_events(broker, events)
+    return tuple(e.event_id for e in events)
+
+
+async def _run(settings: Settings, pool: asyncpg.Pool) -> uuid.UUID:
+    run_id = uuid.uuid4()
+    started = time.monotonic()
+    await publish_domains(settings, _entries(), run_id, samples=SAMPLES)
+    await _scored(pool, run_id, len(settings.providers))
+    print(f"run {run_id} scored in {time.monotonic() - started:.1f} s")
+    return run_id
+
+
+async def _play(migrated: Settings, simulator: Any) -> Scenario:
+    settings = Settings(providers=PROVIDERS, web_presence_checks=False, default_rpm=100_000,
+                        default_tpm=100_000_000, correlation_window_s=3600.0)
+    await load_facts_file(settings)
+    dsn = settings.postgres_dsn.get_secret_value()
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    assert pool is not None
+    try:
+        config = SimulatorConfig.model_validate(await _configure(simulator.url, TRUTH_PATCH))
+        truth = {(d, p): true_rates(p, settings.provider_configs[p].model, config, domain=d,
+                                    now=time.time())
+                 for d in DOMAINS for p in settings.providers}
+        started_at = datetime.now(UTC)
+        async with running_groups(GROUPS, settings):
+            run_a = await _run(settings, pool)
+            run_b = await _run(settings, pool)
+            await asyncio.sleep(0.01)  # T strictly after run B was created
+            published_at = datetime.now(UTC)
+            await _configure(simulator.url, {
+                "news_effects": [{"domain": NEWS_BRAND, "after": published_at.timestamp(),
+                                  "knowledge_rate": 0.3, "sentiment": "negative"}],
+                "model_version_overrides": {SWITCHED: NEW_VERSION},
+            })
+            news_event, quiet_event = await _publish_news(settings, published_at)
+            run_c = await _run(settings, pool)
+            # Each stage commits only after what it published is acknowledged, so once each
+            # has caught up, in order, correlation has seen every score.
+            bootstrap = settings.kafka_bootstrap
+            for group, topics in (
+                ("embedding", [RESPONSES_RAW.name]),
+                ("reality-validation", [RESPONSES_RAW.name]),
+                ("scoring", [RESPONSES_VALIDATED.name, RESPONSES_EMBEDDED.name]),
+                ("correlation", [BRAND_SCORES.name, NEWS_EVENTS.name]),
+            ):
+                await caught_up(bootstrap, group, topics, timeout_s=120)
+        return Scenario(settings=settings, dsn=dsn, runs=(run_a, run_b, run_c),
+                        started_at=started_at,
+                        published_at=published_at, news_event=news_event,
+                        quiet_event=quiet_event, truth=truth)
+    finally:
+        await _configure(simulator.url, RESTORE_PATCH)
+        await pool.close()
+
+
+async def scenario(migrated: Settings, simulator: Any) -> Scenario:
+    """The scenario, played the first time it is asked for in this session."""
+    global _done
+    async with _lock:
+        if _done is None:
+            _done = await _play(migrated, simulator)
+        return _done
