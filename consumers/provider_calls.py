@@ -45,7 +45,12 @@ def register(resources: Resources) -> None:
         if admission is None:
             return caller.skipped(request, "BudgetExhausted",
                                   "the run's cost cap is reached; not sent")
-        outcome = await caller.call(request, attempts_before=attempts_before)
+        try:
+            outcome = await caller.call(request, attempts_before=attempts_before)
+        except BaseException:
+            # Nothing was spent: hand the reservation back before the batch is redelivered.
+            await budget.settle(admission, 0.0)
+            raise
         await budget.settle(admission, outcome.cost_usd if isinstance(outcome, RawResponse)
                             else 0.0)
         return outcome

@@ -3,7 +3,7 @@ cost and latency percentiles, and the run's coverage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
@@ -37,6 +37,10 @@ class RunReport:
     cost_cap_usd: float | None = None
     # Why the run stopped short of its plan (e.g. "cost cap reached"); None when it did not.
     stop_reason: str | None = None
+    dead_lettered_calls: int = 0
+    # Cells without an answer (at most MISSING_SHOWN): (domain, provider, prompt, sample,
+    # call status, last error).
+    missing: list[tuple[str, str, str, int, str, str | None]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -54,6 +58,9 @@ class RunReport:
     @property
     def cost_usd(self) -> float:
         return sum(line.cost_usd for line in self.providers)
+
+
+MISSING_SHOWN = 50
 
 
 class RunNotFound(LookupError):
@@ -91,4 +98,10 @@ async def run_report(pool: asyncpg.Pool, run_id: UUID, *, with_providers: bool =
         skipped_calls=run["skipped_calls"],
         cost_cap_usd=None if run["cost_cap_usd"] is None else float(run["cost_cap_usd"]),
         stop_reason=run["stop_reason"],
+        dead_lettered_calls=run["dead_lettered_calls"],
+        missing=[tuple(row) for row in await pool.fetch(
+            """SELECT domain, provider, prompt_id, sample, status, last_error FROM calls
+               WHERE run_id = $1 AND status NOT IN ('ok', 'skipped')
+               ORDER BY domain, provider, prompt_id, sample LIMIT $2""",
+            run_id, MISSING_SHOWN)] if with_providers and run["status"] != "running" else [],
     )

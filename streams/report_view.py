@@ -37,6 +37,11 @@ def render_report(report: RunReport, console: Console) -> None:
                       f"{report.skipped_calls} calls skipped for budget")
     if report.stop_reason:
         console.print(f"[yellow]stopped: {report.stop_reason}[/]")
+    if report.missing:
+        console.print(f"missing cells (first {len(report.missing)}):")
+        for domain, provider, prompt, sample, status, error in report.missing:
+            console.print(f"  {domain} {provider} {prompt} #{sample}: {status}"
+                          f"{f' ({error})' if error else ''}", highlight=False, markup=False)
 
 
 def report_as_dict(report: RunReport) -> dict[str, Any]:

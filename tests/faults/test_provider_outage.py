@@ -11,6 +11,8 @@ import pytest
 from streams.config import Settings
 from streams.dead_letter_admin import read_dead_letters, redrive
 from streams.kafka import create_broker
+from streams.postgres import create_pool
+from streams.report import run_report
 from tests.faults.helpers import run_row
 from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_until
@@ -66,6 +68,13 @@ async def test_outage_beyond_the_budget_dead_letters_then_redrive_completes(
             assert (row["status"], row["stop_reason"]) == ("degraded", "calls dead-lettered")
             assert (row["succeeded_calls"], row["dead_lettered_calls"]) == (
                 CALLS - OPENAI_CALLS, OPENAI_CALLS)
+            pool = await create_pool(settings, max_size=1)
+            try:
+                report = await run_report(pool, run_id)
+            finally:
+                await pool.close()
+            assert {(cell[1], cell[4]) for cell in report.missing} == {("openai", "dead_letter")}
+            assert len(report.missing) == OPENAI_CALLS
         finally:
             simulator.configure({"outage_for_s": {"openai": 0}})
 
