@@ -29,6 +29,9 @@ async def running_groups(groups: list[str], settings: Settings) -> AsyncIterator
 
 
 def brand_entries(count: int, offset: int = 0) -> list[DomainEntry]:
+    """Sample brands by position. Tests share topics and tables, so each owns its range:
+    pipeline 0-49, 55; validation 50-54; intelligence scenario 61-113 (its own list); outages
+    0-19, 76-79, 115-118; poison 100; broker restart 120-149; crashes 130-213."""
     brands = load_brands()
     assert offset + count <= len(brands), f"only {len(brands)} sample brands"
     return [

@@ -94,7 +94,7 @@ async def test_one_domain_is_one_trace(
 ) -> None:
     settings = pipeline
     run_id = uuid.uuid4()
-    entry = brand_entries(1, offset=60)
+    entry = brand_entries(1, offset=55)
     spans.clear()
     await publish(settings, entry, run_id)
     pool = await asyncpg.connect(settings.postgres_dsn.get_secret_value())

@@ -39,7 +39,7 @@ async def test_outage_within_the_retry_budget_completes(
     simulator.configure({"outage_for_s": {"openai": 20}})
     try:
         async with running_groups(["capture", "provider-calls"], settings):
-            await publish_domains(settings, brand_entries(DOMAINS, offset=60), run_id)
+            await publish_domains(settings, brand_entries(DOMAINS, offset=115), run_id)
             await wait_until(lambda: finished(dsn, run_id), timeout_s=120,
                              what="the run to finish after the outage", every_s=1)
     finally:
@@ -56,7 +56,7 @@ async def test_outage_beyond_the_budget_dead_letters_then_redrive_completes(
     settings = Settings(retry_base_s=0.2, provider_max_attempts=3, breaker_reset_s=1.0)
     dsn = settings.postgres_dsn.get_secret_value()
     run_id = uuid.uuid4()
-    entries = brand_entries(DOMAINS, offset=70)
+    entries = brand_entries(DOMAINS, offset=76)
     simulator.configure({"outage_for_s": {"openai": 60}})
     async with running_groups(["capture", "provider-calls"], settings):
         try:

@@ -118,7 +118,10 @@ async def test_every_answer_validated_once_and_replay_adds_nothing(
     before = {r["call_id"]: r["validated_at"] for r in rows}
     replayed = [record async for record in read_records(settings.kafka_bootstrap,
                                                         [RESPONSES_RAW.name])
-                if RawResponse.from_json(record.value).run_id == run_id]
+                # Other tests' records share the topic, poison ones among them: this run's
+                # domains only.
+                if record.key in {e.domain.encode() for e in entries}
+                and RawResponse.from_json(record.value).run_id == run_id]
     broker = create_broker(settings)
     async with broker:
         await broker.connect()
