@@ -9,7 +9,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from consumers import (
     capture,
@@ -43,6 +45,10 @@ BACKGROUND: dict[str, Callable[[Resources], Coroutine[Any, Any, None]]] = {
 }
 
 WATCH_EVERY_S = 1.0
+# Starting a process's Kafka clients (bootstrap, topic metadata) takes well under a second on
+# a live broker; past this the broker is treated as gone again.
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
 
 
 class UnknownGroup(ValueError):
@@ -68,21 +74,54 @@ async def run_groups(groups: list[str], settings: Settings, stop: asyncio.Event)
             resources = replace(resources, broker=create_broker(settings))
             for group in groups:
                 GROUPS[group](resources)
-            await resources.broker.start()
-            logger.info("consumer groups running: %s", ", ".join(groups))
-            background = [forever.create_task(BACKGROUND[group](resources))
-                          for group in groups if group in BACKGROUND]
-            lost = await _until_stopped_or_lost(settings, stop)
+            background: list[asyncio.Task[None]] = []
+            consumers: list[AIOKafkaConsumer] = []
+            try:
+                # Bounded: a broker that answered the topic check can still be gone (or not
+                # ready) by the time the clients bootstrap; that is another restart, not a hang.
+                await asyncio.wait_for(resources.broker.start(), timeout=START_TIMEOUT_S)
+                consumers = [consumer for sub in resources.broker.subscribers
+                             if (consumer := getattr(sub, "consumer", None)) is not None]
+                logger.info("consumer groups running: %s", ", ".join(groups))
+                background = [forever.create_task(BACKGROUND[group](resources))
+                              for group in groups if group in BACKGROUND]
+                lost = await _until_stopped_or_lost(settings, stop)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                # Raised out of here it would end the process's groups silently for good.
+                lost = f"lost while starting clients ({type(exc).__name__}: {exc})"
             for task in background:
                 task.cancel()
-            try:
-                await asyncio.wait_for(resources.broker.stop(), timeout=30)
-            except TimeoutError:
-                logger.warning("broker clients did not stop within 30 s")
+            await _stop_clients(resources, consumers)
             if not lost:
                 break
             logger.warning("broker %s: restarting every Kafka client", lost)
         heartbeat.cancel()
+
+
+async def _stop_clients(resources: Resources, started: list[AIOKafkaConsumer]) -> None:
+    """Stop the broker's clients, then close every consumer they started once more.
+
+    FastStream's stop can return with a consumer left open after the broker went away
+    mid-commit (seen after restarts of the local broker: the handler's commit failed with
+    UnknownMemberId, and that subscriber's consumer was never closed). The open consumer then
+    rejoins the restarted broker's group under a new member id, takes its share of the
+    partitions and never reads them, so the run never finishes. Closing a closed aiokafka
+    consumer does nothing, so each one is closed again here."""
+    consumers = started + [consumer for sub in resources.broker.subscribers
+                           if (consumer := getattr(sub, "consumer", None)) is not None]
+    stopping = asyncio.create_task(resources.broker.stop())
+    # Waited on, not wait_for: a stop that ignores cancellation must not hang the restart.
+    done, _ = await asyncio.wait({stopping}, timeout=STOP_TIMEOUT_S)
+    if not done:
+        logger.warning("broker clients did not stop within %.0f s", STOP_TIMEOUT_S)
+        stopping.cancel()
+    elif not stopping.cancelled() and (exc := stopping.exception()) is not None:
+        logger.warning("broker clients did not stop cleanly (%s: %s)", type(exc).__name__, exc)
+    closing = [asyncio.create_task(consumer.stop()) for consumer in set(consumers)]
+    if closing:
+        _, pending = await asyncio.wait(closing, timeout=STOP_TIMEOUT_S)
+        for task in pending:
+            task.cancel()
 
 
 async def _wait_for_broker(settings: Settings, stop: asyncio.Event) -> None:
@@ -104,7 +143,11 @@ async def _until_stopped_or_lost(settings: Settings, stop: asyncio.Event) -> str
     expected = set(all_topic_names())
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
                                 request_timeout_ms=5000)
-    await admin.start()
+    try:
+        await asyncio.wait_for(admin.start(), timeout=10)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        await admin.close()
+        return f"unreachable ({type(exc).__name__})"
     try:
         while True:
             with contextlib.suppress(TimeoutError):

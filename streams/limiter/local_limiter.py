@@ -32,7 +32,8 @@ class _Key:
 
 class LocalLimiter:
     """GCRA buckets per key in seconds of ``clock``; ``share`` scales every rate and capacity
-    (1/N for one of N processes); ``start_full=False`` starts with empty buckets."""
+    (1/N for one of N processes); ``start_full=False`` starts with empty buckets, empty from
+    ``empty_at[fingerprint]`` where that is later than now (slots already reserved elsewhere)."""
 
     def __init__(
         self,
@@ -41,6 +42,7 @@ class LocalLimiter:
         max_wait_s: float,
         share: float = 1.0,
         start_full: bool = True,
+        empty_at: dict[str, float] | None = None,
         revoked: dict[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -60,11 +62,12 @@ class LocalLimiter:
                                  token_burst=max(1.0, limits.token_burst * share))
                 # A theoretical arrival time in the past is a full bucket; ``now + capacity``
                 # an empty one.
-                empty = float("-inf")
+                full = float("-inf")
+                start = max(now, (empty_at or {}).get(key.fingerprint, now))
                 entries.append(_Key(
                     key=key, limits=scaled,
-                    req_tat=empty if start_full else now + _tau(scaled.rpm, scaled.burst),
-                    tok_tat=empty if start_full else now + _tau(scaled.tpm, scaled.token_burst),
+                    req_tat=full if start_full else start + _tau(scaled.rpm, scaled.burst),
+                    tok_tat=full if start_full else start + _tau(scaled.tpm, scaled.token_burst),
                 ))
             self._keys[provider] = entries
 

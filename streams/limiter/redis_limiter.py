@@ -4,7 +4,12 @@ so all of them together stay under each key's limits, and a 429 or a revoked key
 While Redis does not answer, each process falls back to a :class:`LocalLimiter` holding 1/N of
 every limit, N being the most processes it ever saw registered; a process that never reached
 Redis has no N and waits for it. When Redis answers again the process shares again, starting
-from empty buckets (what was sent meanwhile is unknown)."""
+from empty buckets (what was sent meanwhile is unknown).
+
+Either switch starts the new buckets empty *after the last slot this process already reserved*,
+not at the moment of the switch: calls reserved ahead (up to the provider's concurrency of them)
+still go out at their slots, and a bucket starting empty now would send beside them at twice
+the rate (the 429s seen while Redis was away or right after it came back)."""
 
 from __future__ import annotations
 
@@ -92,6 +97,9 @@ class RedisLimiter:
         self._retry_at = 0.0
         # Providers whose next shared reservation starts from empty buckets (after a fallback).
         self._resume: set[str] = set()
+        # Per key fingerprint: the latest slot (``clock`` time) this process reserved, shared or
+        # local. A switch of limiter starts the new buckets empty there.
+        self._horizon: dict[str, float] = {}
 
     # -- reserve ------------------------------------------------------------------------------
 
@@ -102,27 +110,38 @@ class RedisLimiter:
         while True:
             if not self._in_fallback or self._clock() >= self._retry_at:
                 try:
-                    return await self._reserve_shared(provider, tokens)
+                    return self._reserved(await self._reserve_shared(provider, tokens))
                 except UNAVAILABLE as exc:
                     self._enter_fallback(exc)
             if self.fallback is not None:
-                return await self.fallback.reserve(provider, tokens)
+                return self._reserved(await self.fallback.reserve(provider, tokens))
             # Never reached Redis: this process does not know its share, so it waits.
             if self._clock() >= deadline:
                 raise RateLimitBacklog(
                     f"{provider}: Redis unreachable for {self._max_wait_s:.0f} s")
             await asyncio.sleep(max(0.0, self._retry_at - self._clock()))
 
+    def _reserved(self, reservation: Reservation) -> Reservation:
+        fingerprint = reservation.key.fingerprint
+        slot = self._clock() + reservation.wait_s
+        self._horizon[fingerprint] = max(self._horizon.get(fingerprint, slot), slot)
+        return reservation
+
+    def _ahead_s(self, key: ProviderKey) -> float:
+        """How far ahead of now this process has already reserved ``key``."""
+        return max(0.0, self._horizon.get(key.fingerprint, 0.0) - self._clock())
+
     async def _reserve_shared(self, provider: str, tokens: int) -> Reservation:
         entries = self._keys[provider]
         await self._heartbeat_if_due()
         if self._unpublished:
             await self._publish_revocations()
-        args: list[Any] = ["reserve", tokens, _micros(self._max_wait_s),
-                           1 if provider in self._resume else 0]
+        resume = provider in self._resume
+        args: list[Any] = ["reserve", tokens, _micros(self._max_wait_s), 1 if resume else 0]
         for key, limits in entries:
             args += [limits.rpm, limits.tpm, limits.burst, limits.token_burst,
-                     1 if key.fingerprint in self._revoked else 0]
+                     1 if key.fingerprint in self._revoked else 0,
+                     _micros(self._ahead_s(key)) if resume else 0]
         reply = await self._script(keys=[key_hash(key) for key, _ in entries], args=args)
         self._resume.discard(provider)
         self._leave_fallback()
@@ -226,9 +245,11 @@ class RedisLimiter:
         FALLBACKS.add(1)
         if self.peers_max:
             share = 1 / self.peers_max
+            empty_at = {key.fingerprint: self._clock() + self._ahead_s(key)
+                        for entries in self._keys.values() for key, _ in entries}
             self.fallback = LocalLimiter(self._keys, max_wait_s=self._max_wait_s, share=share,
-                                         start_full=False, revoked=self._revoked,
-                                         clock=self._clock)
+                                         start_full=False, empty_at=empty_at,
+                                         revoked=self._revoked, clock=self._clock)
             logger.warning("Redis unavailable (%s): limiting this process to 1/%d of each key",
                            type(exc).__name__, self.peers_max)
         else:

@@ -13,7 +13,8 @@
 --
 -- ARGV[1] is the operation:
 --   reserve   tokens, max_wait_us, resume(0/1), then per key: rpm, tpm, burst, token_burst,
---             skip(0/1). Picks the key that can send soonest (ties: the most headroom).
+--             skip(0/1), ahead_us (on resume: how far ahead the caller already reserved the
+--             key on its local share; the bucket starts empty after that). Picks the key that can send soonest (ties: the most headroom).
 --             -> {index, wait_us, t_allow, req_tat, tok_tat, epoch}; {0} no usable key;
 --                {-1, wait_us} when even the soonest key is further away than max_wait_us.
 --   settle    rpm, tpm, burst, token_burst, reserved_tokens, used_tokens, t_allow, req_tat,
@@ -58,7 +59,7 @@ if op == 'reserve' then
   local best, best_at, best_tat = nil, nil, nil
   local state = {}
   for i, hash in ipairs(KEYS) do
-    local base = 4 + (i - 1) * 5
+    local base = 4 + (i - 1) * 6
     local rpm, tpm = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
     local burst, token_burst = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
     local skip = ARGV[base + 5] == '1'
@@ -71,8 +72,9 @@ if op == 'reserve' then
       if resume then
         -- Back from a Redis outage: what the processes sent on their local shares is unknown,
         -- so start from empty buckets rather than full ones.
-        if ri then req_tat = math.max(req_tat, now + rtau) end
-        if ti then tok_tat = math.max(tok_tat, now + ttau) end
+        local start = now + tonumber(ARGV[base + 6])
+        if ri then req_tat = math.max(req_tat, start + rtau) end
+        if ti then tok_tat = math.max(tok_tat, start + ttau) end
         redis.call('HSET', hash, 'req_tat', fmt(req_tat), 'tok_tat', fmt(tok_tat))
       end
       local at = math.max(now, num(f[3], 0))

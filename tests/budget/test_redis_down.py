@@ -109,6 +109,39 @@ async def test_falls_back_to_its_share_and_resumes_sharing(server: RedisServer) 
         await two.aclose()
 
 
+async def test_switching_limiters_continues_after_the_slots_already_reserved(
+    server: RedisServer
+) -> None:
+    """Calls reserved ahead still go out at their slots after Redis dies (and local ones after
+    it returns): the new buckets start empty after them, or the key gets twice its rate."""
+    keys = fresh_keys("openai", 1, KeyLimits(rpm=600, tpm=0, burst=10, token_burst=1))
+    redis = client(server.url)
+    try:
+        limiter = RedisLimiter(redis, keys, max_wait_s=60)
+        shared = [await limiter.reserve("openai", 1) for _ in range(30)]
+        # 10 at once from the full bucket, then one every 0.1 s: the last ~2 s ahead.
+        last_shared = time.monotonic() + shared[-1].wait_s
+        assert shared[-1].wait_s == pytest.approx(2.0, abs=0.15)
+
+        server.stop()
+        local = [await limiter.reserve("openai", 1) for _ in range(5)]
+        assert all(r.local for r in local)
+        first_local = time.monotonic() + local[0].wait_s
+        # Not 0.1 s from now (the bucket empty now), but one interval after the last shared slot.
+        assert first_local - last_shared == pytest.approx(0.1, abs=0.05)
+        last_local = time.monotonic() + local[-1].wait_s
+
+        server.start()
+        await asyncio.sleep(redis_limiter_module.REDIS_RETRY_S + 0.1)
+        back = await limiter.reserve("openai", 1)
+        assert back.local is False
+        # Shared again, empty from the last local slot on (still ahead of now).
+        assert last_local - time.monotonic() > 0.5
+        assert time.monotonic() + back.wait_s - last_local == pytest.approx(0.1, abs=0.05)
+    finally:
+        await redis.aclose()
+
+
 async def test_a_process_that_never_reached_redis_waits_instead_of_guessing(
     server: RedisServer
 ) -> None:
