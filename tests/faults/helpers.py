@@ -43,3 +43,54 @@ def kill_service(stack_dir: Path, service: str) -> None:
     status = stack.stack_status(stack_dir=stack_dir)[service]
     assert status.running and status.pid, f"{service} is not running"
     os.kill(status.pid, signal.SIGKILL)
+
+
+async def paid_by_identity(simulator: Any) -> dict[str, int]:
+    """How often the provider was paid for each call identity (its model, prompt and sample)."""
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{simulator.url}/_sim/stats", timeout=10)
+        response.raise_for_status()
+        return {identity: int(count)
+                for identity, count in response.json()["calls_by_identity"].items()}
+
+
+async def extra_paid(simulator: Any, since: dict[str, int]) -> int:
+    """Payments beyond one per call identity since the snapshot ``since``: the simulator's own
+    count, independent of the system's bookkeeping. Tests share sample brands, so an identity
+    paid by an earlier test counts from its count at the snapshot."""
+    now = await paid_by_identity(simulator)
+    return sum(max(0, count - since.get(identity, 0) - 1) for identity, count in now.items())
+
+
+async def in_flight(dsn: str, run_id: uuid.UUID, *, lease_s: float) -> set[uuid.UUID]:
+    """Calls of the run that a fault now can cost a second payment: answered but not stored, or
+    claimed by a provider-calls process within the lease (possibly being paid right now)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            """SELECT call_id FROM calls WHERE run_id = $1 AND (status = 'answered'
+                   OR (status = 'pending' AND claimed_at > now() - make_interval(secs => $2)))""",
+            run_id, lease_s)
+        return {row["call_id"] for row in rows}
+    finally:
+        await connection.close()
+
+
+async def stored_calls(dsn: str, call_ids: set[uuid.UUID]) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM calls WHERE call_id = ANY($1::uuid[]) AND status = 'ok'",
+            list(call_ids)))
+    finally:
+        await connection.close()
+
+
+async def waiting_answers(dsn: str, run_id: uuid.UUID) -> int:
+    """Answers paid and published that capture has not stored yet."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM calls WHERE run_id = $1 AND status = 'answered'", run_id))
+    finally:
+        await connection.close()

@@ -1,5 +1,7 @@
-"""kill -9 of a provider-calls and of a capture process in the middle of a 2,016-call run: after
-restart every call has exactly one row, nothing is lost and second paid calls stay bounded."""
+"""kill -9 of a provider-calls and of a capture process in the middle of a 2,016-call run: each
+fault lands mid-run with work in flight, that work is recovered after restart, every call ends
+with exactly one stored answer, and second payments stay within what each fault can cost: at
+most the calls the killed provider-calls process had in flight, none for capture."""
 
 from __future__ import annotations
 
@@ -11,7 +13,16 @@ import asyncpg
 import pytest
 
 from streams.config import Settings
-from tests.faults.helpers import answered, paid_calls, run_row
+from tests.faults.helpers import (
+    answered,
+    extra_paid,
+    in_flight,
+    paid_by_identity,
+    paid_calls,
+    run_row,
+    stored_calls,
+    waiting_answers,
+)
 from tests.faults.processes import group_processes
 from tests.groups import brand_entries, publish_domains
 from tests.kafka_helpers import wait_until
@@ -21,6 +32,7 @@ pytestmark = pytest.mark.stack
 DOMAINS = 84
 CALLS = DOMAINS * 8 * 3  # 2,016
 BATCH = 50
+LEASE_S = 3
 
 
 async def test_kill_9_mid_run_loses_and_duplicates_nothing(
@@ -30,9 +42,13 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     run_id = uuid.uuid4()
     simulator.configure({"latency_ms": 150})
     paid_before = await paid_calls(simulator)
+    ledger = await paid_by_identity(simulator)
     try:
-        with group_processes(tmp_path, call_lease_s="3", reconcile_grace_s="15",
-                             kafka_max_batch=str(BATCH), kafka_session_timeout_ms="3000",
+        # 2 keys × 2 calls/s × 8 providers: the run takes about a minute, so both faults land
+        # well inside it.
+        with group_processes(tmp_path, call_lease_s=str(LEASE_S), reconcile_grace_s="10",
+                             default_rpm="120", kafka_max_batch=str(BATCH),
+                             kafka_session_timeout_ms="3000",
                              kafka_heartbeat_interval_ms="500") as groups:
             groups.start("capture")
             groups.start("provider-calls")
@@ -43,10 +59,32 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
 
             await wait_until(lambda: at_least(300), timeout_s=90, what="300 answers")
             groups.kill("provider-calls")
+            stored_at_kill = await answered(dsn, run_id)
+            exposed = await in_flight(dsn, run_id, lease_s=LEASE_S)
+            extra_before_calls = await extra_paid(simulator, ledger)
             groups.start("provider-calls")
-            await wait_until(lambda: at_least(1000), timeout_s=90, what="1,000 answers")
+
+            async def exposed_settled() -> bool:
+                # Stored, a call can no longer be paid again: the fault's cost is final.
+                return await stored_calls(dsn, exposed) == len(exposed)
+
+            await wait_until(exposed_settled, timeout_s=120,
+                             what="the calls in flight at the kill to be stored")
+            assert 300 <= stored_at_kill < CALLS, "provider-calls was killed mid-run"
+            assert exposed, "the killed provider-calls process had calls in flight"
+
+            # Killed, capture leaves answers paid and published but not stored.
             groups.kill("capture")
+            stored_at_kill = await answered(dsn, run_id)
+            extra_before_capture = await extra_paid(simulator, ledger)
+
+            async def answers_waiting() -> bool:
+                return await waiting_answers(dsn, run_id) >= 50
+
+            # provider-calls goes on meanwhile: answers pile up in responses.raw for capture.
+            await wait_until(answers_waiting, timeout_s=60, what="answers waiting for capture")
             groups.start("capture")
+            assert stored_at_kill < CALLS, "capture was killed mid-run"
 
             async def finished() -> bool:
                 row = await run_row(dsn, run_id)
@@ -60,18 +98,25 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     try:
         rows = await connection.fetchval(
             "SELECT count(*) FROM responses WHERE run_id = $1", run_id)
-        distinct = await connection.fetchval(
-            "SELECT count(DISTINCT call_id) FROM responses WHERE run_id = $1", run_id)
+        # Per planned call (identity independent of call_id): one stored answer each.
+        cells = await connection.fetchval(
+            """SELECT count(DISTINCT (domain, provider, prompt_id, sample)) FROM responses
+               WHERE run_id = $1""", run_id)
         not_ok = await connection.fetchval(
             "SELECT count(*) FROM calls WHERE run_id = $1 AND status <> 'ok'", run_id)
     finally:
         await connection.close()
     row = await run_row(dsn, run_id)
     assert row is not None
-    assert (rows, distinct, not_ok) == (CALLS, CALLS, 0), "0 lost, 0 duplicate rows"
+    assert (rows, cells, not_ok) == (CALLS, CALLS, 0), "0 lost, 0 duplicate rows"
     assert (row["status"], row["expected_calls"], row["succeeded_calls"]) == (
         "complete", CALLS, CALLS), "counters exact after redelivery"
-    # Only calls in flight in the killed provider-calls process (at most one batch) may have
-    # been paid twice; the claim keeps every other redelivered request from being paid again.
-    second_paid = await paid_calls(simulator) - paid_before - CALLS
-    assert 0 <= second_paid <= BATCH, f"{second_paid} second paid calls"
+    # Only calls in flight in the killed provider-calls process may have been paid twice (the
+    # claim keeps every other redelivered request from being paid again), and storing the
+    # answers capture had not stored paid for nothing again.
+    extra_end = await extra_paid(simulator, ledger)
+    assert extra_end == extra_before_capture, "the capture kill cost no second payment"
+    second_paid = extra_end - extra_before_calls
+    assert 0 <= second_paid <= len(exposed), (
+        f"{second_paid} second paid calls, {len(exposed)} in flight at the kill")
+    assert await paid_calls(simulator) - paid_before == CALLS + second_paid

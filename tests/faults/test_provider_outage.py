@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 
 from streams.config import Settings
@@ -48,6 +49,15 @@ async def test_outage_within_the_retry_budget_completes(
     assert row is not None
     assert (row["status"], row["succeeded_calls"], row["dead_lettered_calls"]) == (
         "complete", CALLS, 0)
+    # The outage was felt: every OpenAI call failed at least once and succeeded on a retry.
+    connection = await asyncpg.connect(dsn)
+    try:
+        retried = await connection.fetchval(
+            """SELECT count(*) FROM calls
+               WHERE run_id = $1 AND provider = 'openai' AND attempts >= 1""", run_id)
+    finally:
+        await connection.close()
+    assert retried == OPENAI_CALLS
 
 
 async def test_outage_beyond_the_budget_dead_letters_then_redrive_completes(
