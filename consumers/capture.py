@@ -13,7 +13,7 @@ from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW, DomainRe
 from streams.dead_letters import DeadLetters
 from streams.durable import until_stored
 from streams.kafka import batch_subscriber_options
-from streams.planning import PlanningError, plan_calls
+from streams.planning import PlanningError, plan_calls, resolve_request
 from streams.reconciler import reconcile_forever
 from streams.records import Envelope, decode_batch
 from streams.resources import Resources
@@ -28,8 +28,10 @@ async def reconcile(resources: Resources) -> None:
     """Re-publish calls that are due: retries whose back-off passed, and lost work."""
     settings = resources.settings
     await reconcile_forever(
-        resources.pool, resources.broker, interval_s=settings.reconcile_interval_s,
+        resources.pool, resources.broker, bootstrap=settings.kafka_bootstrap,
+        interval_s=settings.reconcile_interval_s,
         grace_s=settings.reconcile_grace_s, lease_s=settings.call_lease_s,
+        domains_grace_s=settings.run_domains_grace_s,
     )
 
 
@@ -39,7 +41,7 @@ def register(resources: Resources) -> None:
     providers = settings.provider_configs
 
     async def plan(envelope: Envelope[DomainRequested]) -> list[asyncio.Future[Any]]:
-        request = envelope.value
+        request = resolve_request(envelope.value, envelope.record, list(providers))
         with record_span("capture plan", envelope.headers, domain=request.domain):
             try:
                 calls = plan_calls(request, providers)
@@ -48,7 +50,8 @@ def register(resources: Resources) -> None:
             pending = await until_stored(lambda: record_plan(pool, request, calls),
                                          what="capture plan")
             return [
-                await broker.publish(call, PROVIDER_CALLS.name, key=envelope.key,
+                # Keyed by the normalised domain, whatever key the request came with.
+                await broker.publish(call, PROVIDER_CALLS.name, key=request.domain.encode(),
                                      correlation_id=str(call.call_id), no_confirm=True)
                 for call in pending
             ]

@@ -3,6 +3,7 @@
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested, call_id_for
 from contracts.correlations import CorrelationFound, Verdict, WindowSummary
+from contracts.domain_name import InvalidDomain, normalize_domain
 from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
 from contracts.news import NEWS_KINDS, NewsEvent, NewsKind, news_event_id
@@ -39,6 +40,7 @@ __all__ = [
     "CorrelationFound",
     "DomainRequested",
     "FactCheck",
+    "InvalidDomain",
     "Message",
     "Metric",
     "MetricChange",
@@ -54,4 +56,5 @@ __all__ = [
     "all_topic_names",
     "call_id_for",
     "news_event_id",
+    "normalize_domain",
 ]

@@ -1,25 +1,62 @@
-"""``domains.requested``: a producer asks for one domain to be measured in one run."""
+"""``domains.requested``: a producer asks for one domain to be measured in one run.
+
+The smallest valid request is ``{"domain": "example.com"}``: every other field has a default,
+and a request without ``run_id`` is a run of its own whose id is derived from the record's
+coordinates (topic, partition, offset), so a redelivered record is the same run. The domain is
+normalised here, whoever produced the record (``http://WWW.Example.COM/x`` → ``example.com``),
+or the record is refused with the reason."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from contracts.base import Message
+from contracts.domain_name import InvalidDomain, normalize_domain
+
+# Generous for a brand's display name or alias, small enough that a bad record cannot bloat
+# every prompt and row it is copied into.
+MAX_NAME_CHARS = 200
+MAX_ALIASES = 20
 
 
 class DomainRequested(Message):
-    run_id: UUID
-    domain: str = Field(description="Normalised domain (IDNA, lower case); also the Kafka key.")
-    name: str = Field(description="Display name of the brand; the domain when unknown.")
-    aliases: tuple[str, ...] = ()
+    run_id: UUID | None = Field(
+        default=None,
+        description="The run this domain belongs to. None: a run of its own, with an id "
+                    "derived from the record (topic, partition, offset).")
+    domain: str = Field(description="The brand's domain; normalised on read (IDNA, lower case, "
+                                    "no scheme, path or www.). The record key should match it; "
+                                    "when it does not, the domain here wins.")
+    name: str = Field(default="", max_length=MAX_NAME_CHARS,
+                      description="Display name of the brand; empty: the domain.")
+    aliases: tuple[str, ...] = Field(default=(), max_length=MAX_ALIASES)
     prompt_set: str = "default"
-    providers: tuple[str, ...]
-    samples: int = Field(ge=1, le=100)
-    run_size: int = Field(ge=1, description="Number of domains in the whole run.")
+    providers: tuple[str, ...] = Field(
+        default=(), description="Providers to ask; empty: every provider the deployment has.")
+    samples: int = Field(default=1, ge=1, le=100)
+    run_size: int = Field(default=1, ge=1, description="Number of domains in the whole run.")
     cost_cap_usd: float | None = Field(
         default=None, ge=0,
         description="Most the run may spend (USD); calls beyond it are skipped. None: no cap.")
-    requested_at: datetime
+    requested_at: datetime | None = Field(
+        default=None, description="When it was requested; None: the record's timestamp.")
+
+    @field_validator("domain")
+    @classmethod
+    def _normalised(cls, raw: str) -> str:
+        try:
+            return normalize_domain(raw)
+        except InvalidDomain as exc:
+            raise ValueError(f"not a domain: {exc.reason}") from None
+
+    @field_validator("aliases")
+    @classmethod
+    def _short_aliases(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        for alias in aliases:
+            if len(alias) > MAX_NAME_CHARS:
+                raise ValueError(f"an alias of {len(alias)} characters (the limit is "
+                                 f"{MAX_NAME_CHARS})")
+        return aliases

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from streams.domains import InvalidDomain, normalize_domain
+from contracts.domain_name import InvalidDomain, normalize_domain
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.trace import SpanKind
 
 from contracts import NEWS_EVENTS, NewsEvent, news_event_id
+from contracts.domain_name import InvalidDomain, normalize_domain
 from producers.news_feed import NewsFeed, NewsItem, NewsRejection, parse_news
 from producers.news_kinds import classify
 from producers.news_match import BrandMatcher, known_brands
 from streams.config import Settings
-from streams.domains import InvalidDomain, normalize_domain
 from streams.http import create_http_client
 from streams.kafka import create_broker
 from streams.postgres import create_pool

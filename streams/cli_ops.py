@@ -148,7 +148,8 @@ async def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
         async with broker:
             await broker.connect()
             count = await republish_due_calls(
-                pool, broker, grace_s=args.grace if args.grace is not None
+                pool, broker, bootstrap=settings.kafka_bootstrap,
+                grace_s=args.grace if args.grace is not None
                 else settings.reconcile_grace_s, lease_s=settings.call_lease_s)
     finally:
         await pool.close()

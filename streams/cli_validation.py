@@ -31,7 +31,7 @@ def _facts(args: argparse.Namespace) -> int:
 
 
 def _presence(args: argparse.Namespace) -> int:
-    from streams.domains import InvalidDomain, normalize_domain
+    from contracts.domain_name import InvalidDomain, normalize_domain
     from streams.http import create_http_client
     from streams.postgres import create_pool
     from streams.validation.presence_store import check_domains

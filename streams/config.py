@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     # than the grace period with no response, no dead letter and no live claim.
     reconcile_interval_s: float = 1.0
     reconcile_grace_s: float = 300.0
+    # A run whose domains have not all arrived this long after the last one did ends degraded,
+    # with the count of missing domains; a domain arriving later reopens it.
+    run_domains_grace_s: float = 600.0
     # Share of a run's calls that must succeed for it to be complete rather than degraded.
     coverage_target: float = 0.95
 

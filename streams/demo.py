@@ -5,7 +5,9 @@ its report, and stop what it started."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -29,12 +31,21 @@ from streams.validation.facts import load_facts_file
 SAMPLE_DOMAINS = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"
 
 
-def _start_group(group: str, log_dir: Path) -> subprocess.Popen[bytes]:
-    log = (log_dir / f"{group}.log").open("ab")
+def start_group_process(group: str, log_path: Path,
+                        env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``domain-runner run GROUP`` as a child that dies with this process: a demo (or test)
+    killed by a timeout must not leave consumer processes behind."""
+    log = log_path.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "run", group], stdout=log, stderr=log,
-        env=os.environ.copy(),
+        env=os.environ.copy() if env is None else env, preexec_fn=_die_with_parent,
     )
+
+
+def _die_with_parent() -> None:
+    # Linux only (PR_SET_PDEATHSIG = 1); elsewhere the caller's own cleanup is all there is.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -89,7 +100,7 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
         log_dir = stack.STACK_DIR / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         for group in GROUPS:
-            process = _start_group(group, log_dir)
+            process = start_group_process(group, log_dir / f"{group}.log")
             cleanup.callback(_stop, process)
         console.print(f"consumer groups running: {', '.join(GROUPS)} (logs in {log_dir})")
 

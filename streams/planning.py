@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka.structs import ConsumerRecord
+
 from contracts import DomainRequested, ProviderCallRequested, call_id_for
 from streams.config import ProviderConfig
 from streams.prompts import PROMPT_SETS
+
+# Runs of one domain requested without a run id: uuid5(this, "topic:partition:offset").
+OWN_RUN_NAMESPACE = uuid.UUID("5b0c7a52-8f0e-4c3f-9a51-6f1d2f1e7a10")
 
 
 class PlanningError(ValueError):
     """The request names something this deployment does not have."""
 
 
+@dataclass(frozen=True)
+class PlannedDomain:
+    """A domain request with every default filled in: what capture plans and stores."""
+
+    run_id: uuid.UUID
+    domain: str
+    name: str
+    aliases: tuple[str, ...]
+    prompt_set: str
+    providers: tuple[str, ...]
+    samples: int
+    run_size: int
+    cost_cap_usd: float | None
+    requested_at: datetime
+
+
+def resolve_request(request: DomainRequested, record: ConsumerRecord[bytes, bytes],
+                    default_providers: Sequence[str]) -> PlannedDomain:
+    """The request's defaults, from the record that carried it and this deployment."""
+    run_id = request.run_id or uuid.uuid5(
+        OWN_RUN_NAMESPACE, f"{record.topic}:{record.partition}:{record.offset}")
+    return PlannedDomain(
+        run_id=run_id, domain=request.domain, name=request.name.strip() or request.domain,
+        aliases=request.aliases, prompt_set=request.prompt_set,
+        providers=request.providers or tuple(default_providers), samples=request.samples,
+        run_size=request.run_size if request.run_id else 1, cost_cap_usd=request.cost_cap_usd,
+        requested_at=request.requested_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
+    )
+
+
 def plan_calls(
-    request: DomainRequested, providers: dict[str, ProviderConfig]
+    request: PlannedDomain, providers: dict[str, ProviderConfig]
 ) -> list[ProviderCallRequested]:
     prompts = PROMPT_SETS.get(request.prompt_set)
     if prompts is None:

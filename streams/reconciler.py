@@ -1,7 +1,12 @@
 """Find calls that are due and publish their original request again: retries whose back-off has
 passed, and work lost anywhere (broker restart, crash before publishing) — calls neither stored
 nor dead-lettered, published (or answered) longer ago than a grace period and held by no live
-claim."""
+claim.
+
+An answered call is paid for: it is called again only when its answer is certainly lost, i.e.
+capture has consumed every answer on ``responses.raw`` and this one is still not stored. While
+capture lags (down, restarting, catching up) the answer is waiting, not lost: paying again then
+would pay every waiting answer twice."""
 
 from __future__ import annotations
 
@@ -10,13 +15,18 @@ import logging
 from typing import Any
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 
-from contracts import PROVIDER_CALLS
+from contracts import PROVIDER_CALLS, RESPONSES_RAW
+from streams.run_store import end_runs_missing_domains
+from streams.topic_reader import true_end_offsets
 
 logger = logging.getLogger(__name__)
 
 RECONCILED_HEADER = "x-reconciled"
+# The group that stores answers (consumers/capture.py); named here to keep imports one way.
+CAPTURE_GROUP = "capture"
 
 _DUE_CALLS = """
 UPDATE calls SET status = 'pending', published_at = now()
@@ -26,8 +36,9 @@ WHERE call_id IN (
        OR (status = 'pending'
            AND published_at < now() - make_interval(secs => $1)
            AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2)))
-       -- answered, but the answer never reached PostgreSQL (lost with the broker)
-       OR (status = 'answered' AND claimed_at < now() - make_interval(secs => $1))
+       -- answered, but the answer never reached PostgreSQL (lost with the broker), known only
+       -- once capture has caught up ($4)
+       OR ($4 AND status = 'answered' AND claimed_at < now() - make_interval(secs => $1))
     ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
@@ -35,14 +46,38 @@ RETURNING call_id, domain, request::text AS request, attempts
 """
 
 
+_OLD_ANSWERS = """
+SELECT EXISTS (SELECT 1 FROM calls WHERE status = 'answered'
+               AND claimed_at < now() - make_interval(secs => $1))
+"""
+
+
+async def capture_caught_up(bootstrap: str) -> bool:
+    """Whether the capture group has committed every answer now on ``responses.raw``; capture
+    commits only after storing, so an answer published before this check is stored by then."""
+    ends = await true_end_offsets(bootstrap, [RESPONSES_RAW.name])
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        # Always with an explicit partition list: without one Tansu drops the connection.
+        committed = await admin.list_consumer_group_offsets(CAPTURE_GROUP, partitions=list(ends))
+    finally:
+        await admin.close()
+    return all(end == 0 or (tp in committed and committed[tp].offset >= end)
+               for tp, end in ends.items())
+
+
 async def republish_due_calls(
-    pool: asyncpg.Pool, broker: KafkaBroker, *, grace_s: float, lease_s: float,
-    limit: int = 2000,
+    pool: asyncpg.Pool, broker: KafkaBroker, *, bootstrap: str, grace_s: float,
+    lease_s: float, limit: int = 2000,
 ) -> int:
     """Publish every due call once; returns how many. Rows are marked published in the same
     statement that selects them, so two reconcilers never publish the same call at once; if the
     publish then fails, the call is due again after the grace period."""
-    rows = await pool.fetch(_DUE_CALLS, grace_s, lease_s, limit)
+    # The broker is asked only when there are old answers to judge.
+    answers_lost = bool(await pool.fetchval(_OLD_ANSWERS, grace_s)) and (
+        await capture_caught_up(bootstrap))
+    rows = await pool.fetch(_DUE_CALLS, grace_s, lease_s, limit, answers_lost)
     pending: list[asyncio.Future[Any]] = []
     for row in rows:
         pending.append(await broker.publish(
@@ -57,13 +92,16 @@ async def republish_due_calls(
 
 
 async def reconcile_forever(
-    pool: asyncpg.Pool, broker: KafkaBroker, *, interval_s: float, grace_s: float,
-    lease_s: float,
+    pool: asyncpg.Pool, broker: KafkaBroker, *, bootstrap: str, interval_s: float,
+    grace_s: float, lease_s: float, domains_grace_s: float,
 ) -> None:
-    """The periodic reconciler a capture process runs beside its subscriber."""
+    """The periodic reconciler a capture process runs beside its subscriber: re-publishes due
+    calls, and ends runs whose missing domains never arrived."""
     while True:
         try:
-            await republish_due_calls(pool, broker, grace_s=grace_s, lease_s=lease_s)
+            await republish_due_calls(pool, broker, bootstrap=bootstrap, grace_s=grace_s,
+                                      lease_s=lease_s)
+            await end_runs_missing_domains(pool, grace_s=domains_grace_s)
         except Exception as exc:
             # PostgreSQL or the broker is away. The loop must outlive that: calls marked but not
             # published are simply due again after the grace period.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,7 +16,10 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts import DomainRequested, ProviderCallRequested, RawResponse
+from contracts import ProviderCallRequested, RawResponse
+from streams.planning import PlannedDomain
+
+logger = logging.getLogger(__name__)
 
 _FINISH_RUNS = """
 UPDATE runs SET
@@ -28,8 +32,24 @@ UPDATE runs SET
                        ELSE NULL END,
     finished_at = now()
 WHERE run_id = ANY($1::uuid[]) AND status = 'running'
-  AND planned_domains = expected_domains
+  AND planned_domains >= expected_domains
   AND succeeded_calls + failed_calls + skipped_calls + dead_lettered_calls = expected_calls
+"""
+
+# A run still waiting for domains that never came: everything planned is final, and no domain
+# arrived within the grace period. A late domain puts it back to running (``record_plan``).
+_END_RUNS_MISSING_DOMAINS = """
+UPDATE runs SET
+    status = CASE WHEN succeeded_calls = 0 THEN 'failed' ELSE 'degraded' END,
+    stop_reason = format('%s of %s domains never arrived', expected_domains - planned_domains,
+                         expected_domains),
+    finished_at = now()
+WHERE status = 'running' AND planned_domains < expected_domains
+  AND succeeded_calls + failed_calls + skipped_calls + dead_lettered_calls = expected_calls
+  AND created_at < now() - make_interval(secs => $1)
+  AND NOT EXISTS (SELECT 1 FROM run_domains rd WHERE rd.run_id = runs.run_id
+                  AND rd.planned_at > now() - make_interval(secs => $1))
+RETURNING run_id, stop_reason
 """
 
 
@@ -75,7 +95,7 @@ LEFT JOIN calls c ON c.call_id = i.call_id
 
 
 async def record_plan(
-    pool: asyncpg.Pool, request: DomainRequested, calls: Sequence[ProviderCallRequested]
+    pool: asyncpg.Pool, request: PlannedDomain, calls: Sequence[ProviderCallRequested]
 ) -> list[ProviderCallRequested]:
     """Record the run, the domain and its calls; return the calls still waiting for an answer
     (all of them the first time, those without a response on a redelivery)."""
@@ -109,9 +129,12 @@ async def record_plan(
                     for c in calls
                 ],
             )
+            # A late domain reopens a run that had ended without it.
             await connection.execute(
                 """UPDATE runs SET planned_domains = planned_domains + 1,
-                                   expected_calls = expected_calls + $2 WHERE run_id = $1""",
+                                   expected_calls = expected_calls + $2, status = 'running',
+                                   stop_reason = NULL, finished_at = NULL
+                   WHERE run_id = $1""",
                 request.run_id, len(calls),
             )
         pending = {
@@ -123,6 +146,15 @@ async def record_plan(
             )
         }
     return [call for call in calls if call.call_id in pending]
+
+
+async def end_runs_missing_domains(pool: asyncpg.Pool, *, grace_s: float) -> int:
+    """End runs whose missing domains did not arrive within ``grace_s``: degraded (or failed),
+    with the count in ``stop_reason``. Returns how many ended."""
+    rows = await pool.fetch(_END_RUNS_MISSING_DOMAINS, grace_s)
+    for row in rows:
+        logger.warning("run %s ended: %s", row["run_id"], row["stop_reason"])
+    return len(rows)
 
 
 async def claim_call(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.domain_name import InvalidDomain, normalize_domain
 from producers.domain_file import parse_domains
-from streams.domains import InvalidDomain, normalize_domain
 
 
 @pytest.mark.parametrize(

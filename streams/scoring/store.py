@@ -17,8 +17,11 @@ from streams.scoring.consensus import EmbeddingRow
 from streams.scoring.samples import ValidationRow
 from streams.scoring.score import DomainRun
 
+# A call is final once stored (ok/failed), skipped or dead-lettered; 'pending', 'retrying' and
+# 'answered' (paid, not yet stored) are still on their way and would score on fewer samples.
 _STATUS = """
-SELECT count(*) FILTER (WHERE c.status = 'pending') AS pending,
+SELECT count(*) FILTER (WHERE c.status NOT IN ('ok', 'failed', 'skipped', 'dead_letter'))
+           AS unfinished,
        count(r.call_id) FILTER (WHERE r.status = 'ok') AS answered,
        count(v.call_id) FILTER (WHERE r.status = 'ok') AS validated,
        count(e.call_id) FILTER (WHERE r.status = 'ok') AS embedded
@@ -77,9 +80,9 @@ METRICS = ("mention_rate", "position", "sentiment", "accuracy", "consensus", "dr
 
 
 async def is_complete(connection: Db, run_id: UUID, domain: str) -> bool:
-    """Every call of the domain answered, and every answer validated and embedded."""
+    """Every call of the domain final, and every answer validated and embedded."""
     row = await connection.fetchrow(_STATUS, run_id, domain)
-    return bool(row and row["pending"] == 0 and row["answered"] > 0
+    return bool(row and row["unfinished"] == 0 and row["answered"] > 0
                 and row["validated"] == row["answered"] == row["embedded"])
 
 

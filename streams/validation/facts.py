@@ -16,8 +16,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contracts.domain_name import InvalidDomain, normalize_domain
 from streams.config import PROJECT_ROOT, Settings
-from streams.domains import InvalidDomain, normalize_domain
 from streams.postgres import create_pool
 
 DEFAULT_FACTS_FILE = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"

@@ -11,12 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from contracts import DomainRequested
 from producers.domain_file import DomainEntry
 from producers.domains import publish_run
 from streams.config import Settings
 from streams.kafka import create_broker
-from streams.planning import plan_calls
+from streams.planning import PlannedDomain, plan_calls
 from streams.report import run_report
 from streams.simulator import RunningSimulator
 from tests.budget.helpers import private_simulator, sim_stats
@@ -43,10 +42,10 @@ def identities(run_id: uuid.UUID, entries: list[DomainEntry]) -> list[str]:
     settings = Settings()
     found = []
     for entry in entries:
-        request = DomainRequested(
+        request = PlannedDomain(
             run_id=run_id, domain=entry.domain, name=entry.name, aliases=entry.aliases,
             providers=tuple(settings.providers), samples=1, run_size=len(entries),
-            requested_at=datetime.now(UTC))
+            requested_at=datetime.now(UTC), prompt_set="default", cost_cap_usd=None)
         for call in plan_calls(request, settings.provider_configs):
             found.append(hashlib.sha256("\x1f".join(
                 (call.provider, call.model, call.prompt, str(call.sample))).encode()

@@ -3,7 +3,6 @@ simulator over HTTP → capture → PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,9 +12,11 @@ import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from contracts import PROVIDER_CALLS
 from producers.domain_file import DomainEntry
 from streams.config import Settings
 from streams.report import run_report
+from streams.topic_reader import read_records
 from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_committed, wait_until
 
@@ -32,6 +33,13 @@ async def pipeline(migrated: Settings, simulator: Any) -> AsyncIterator[Settings
 
 async def publish(settings: Settings, entries: list[DomainEntry], run_id: uuid.UUID) -> list[Any]:
     return await publish_domains(settings, entries, run_id)
+
+
+async def call_requests(settings: Settings, run_id: uuid.UUID) -> int:
+    """Call requests of the run on provider.calls (records the topic holds now)."""
+    needle = str(run_id).encode()
+    return sum(1 async for record in read_records(settings.kafka_bootstrap, [PROVIDER_CALLS.name])
+               if record.value and needle in record.value)
 
 
 async def sim_stats(simulator: Any) -> dict[str, Any]:
@@ -73,9 +81,12 @@ async def test_fifty_domains_once_each_and_again_without_new_calls(
         assert after_first["duplicates"] == before["duplicates"]
 
         # The same 50 again under the same run id: nothing new is planned, called or stored.
+        # Capture confirms every publish before it commits, so once it has committed past the
+        # re-publish, a wrongly planned call would already be on provider.calls: no sleep.
+        requests_before = await call_requests(settings, run_id)
         metadata = await publish(settings, entries, run_id)
         await wait_committed(settings.kafka_bootstrap, "capture", metadata, timeout_s=60)
-        await asyncio.sleep(1.0)  # let any (wrongly) re-published call reach provider-calls
+        assert await call_requests(settings, run_id) == requests_before
         after_second = await sim_stats(simulator)
         assert after_second["paid_calls"] == after_first["paid_calls"]
         assert await pool.fetchval(
@@ -110,12 +121,18 @@ async def test_one_domain_is_one_trace(
         }
     finally:
         await pool.close()
-    await asyncio.sleep(0.5)
-    finished_spans = spans.get_finished_spans()
-    root = [s for s in finished_spans if s.name == "publish domain"
+    root = [s for s in spans.get_finished_spans() if s.name == "publish domain"
             and s.attributes and s.attributes.get("domain") == entry[0].domain]
     assert len(root) == 1
     trace_id = root[0].context.trace_id
+
+    async def persisted_spans_ended() -> bool:
+        # The run is marked complete inside the last persist span, which ends just after.
+        return sum(1 for s in spans.get_finished_spans() if s.context.trace_id == trace_id
+                   and s.name == "capture persist") >= 24
+
+    await wait_until(persisted_spans_ended, timeout_s=10, what="the persist spans to end")
+    finished_spans = spans.get_finished_spans()
     in_trace = [s for s in finished_spans if s.context.trace_id == trace_id]
     names = {s.name for s in in_trace}
     assert {"capture plan", "provider-calls call", "capture persist"} <= names

@@ -13,5 +13,7 @@ from tests.services import LOCAL_STACK_DIR
 @pytest.fixture
 def local_stack(stack_env: dict[str, str]) -> Path:
     if LOCAL_STACK_DIR not in stack_env:
-        pytest.skip("stopping services needs the project's local stack, not external services")
+        # Not a skip: a fault suite that silently runs nothing proves nothing.
+        pytest.fail("the fault tests stop and restart services, which needs the project's local "
+                    "stack; unset DR_TEST_KAFKA_BOOTSTRAP/_POSTGRES_DSN/_REDIS_URL to use it")
     return Path(os.environ[LOCAL_STACK_DIR])

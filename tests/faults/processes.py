@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from streams.demo import start_group_process
 
 
 class GroupProcesses:
@@ -20,11 +21,8 @@ class GroupProcesses:
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, group: str) -> None:
-        log = (self._log_dir / f"{group}.log").open("ab")
-        self._processes[group] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "run", group], stdout=log, stderr=log,
-            env=self._env,
-        )
+        self._processes[group] = start_group_process(group, self._log_dir / f"{group}.log",
+                                                     self._env)
 
     def kill(self, group: str) -> None:
         """SIGKILL: no shutdown hooks, no final commit, as in a crash."""

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contracts import RESPONSES_RAW, DomainRequested, RawResponse
+from contracts import RESPONSES_RAW, RawResponse
 from streams.config import Settings
 from streams.kafka import create_broker
-from streams.planning import plan_calls
+from streams.planning import PlannedDomain, plan_calls
 from streams.postgres import create_pool
 from streams.run_store import record_plan, record_responses
 from streams.validation.facts import load_facts_file
@@ -26,9 +26,10 @@ async def test_an_answer_not_yet_stored_is_validated_once_capture_stores_it(
         migrated: Settings) -> None:
     settings = Settings(validation_wait_s=0.3, web_presence_checks=False)
     entry = brand_entries(1, offset=54)[0]
-    request = DomainRequested(
+    request = PlannedDomain(
         run_id=uuid.uuid4(), domain=entry.domain, name=entry.name, aliases=entry.aliases,
-        providers=("openai",), samples=1, run_size=1, requested_at=datetime.now(UTC))
+        providers=("openai",), samples=1, run_size=1, requested_at=datetime.now(UTC),
+        prompt_set="default", cost_cap_usd=None)
     call = next(c for c in plan_calls(request, settings.provider_configs)
                 if c.prompt_id == "describe")
     response = RawResponse(

@@ -1,4 +1,5 @@
-"""Domain normalisation: the one rule that turns user input into a Kafka key and a row id."""
+"""Domain normalisation: the one rule that turns input into a Kafka key and a row id. It lives
+with the contracts because the contracts enforce it on every record, whoever produced it."""
 
 from __future__ import annotations
 
