@@ -79,3 +79,15 @@ def test_a_request_with_its_run_keeps_it() -> None:
     planned = resolve_request(decode(message, DomainRequested), message, ["openai"])
     assert (planned.run_id, planned.run_size, planned.providers, planned.samples) == (
         run_id, 40, ("anthropic",), 3)
+
+
+def test_the_asyncapi_document_has_every_topic_with_its_contract() -> None:
+    from contracts import TOPICS
+    from contracts.schemas import asyncapi_document
+
+    document = asyncapi_document()
+    assert set(document["channels"]) == {topic.name for topic in TOPICS}
+    schemas = document["components"]["schemas"]
+    request = next(schema for name, schema in schemas.items() if "DomainRequested" in name)
+    assert request["required"] == ["domain"]
+    assert set(request["properties"]) == set(DomainRequested.model_fields)
