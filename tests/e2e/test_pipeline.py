@@ -80,6 +80,19 @@ async def test_fifty_domains_once_each_and_again_without_new_calls(
         assert paid == 1200
         assert after_first["duplicates"] == before["duplicates"]
 
+        # Cost is tokens × the configured list price per million, by hand here, not by the
+        # code that stores it.
+        configs = settings.provider_configs
+        rows = await pool.fetch(
+            """SELECT provider, input_tokens, output_tokens, cost_usd FROM responses
+               WHERE run_id = $1 AND status = 'ok'""", run_id)
+        assert len(rows) == 1200 and all(row["output_tokens"] > 0 for row in rows)
+        for row in rows:
+            config = configs[row["provider"]]
+            expected = (row["input_tokens"] * config.input_price_per_mtok
+                        + row["output_tokens"] * config.output_price_per_mtok) / 1_000_000
+            assert row["cost_usd"] == pytest.approx(expected, rel=1e-9, abs=1e-12), row
+
         # The same 50 again under the same run id: nothing new is planned, called or stored.
         # Capture confirms every publish before it commits, so once it has committed past the
         # re-publish, a wrongly planned call would already be on provider.calls: no sleep.

@@ -10,8 +10,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from contracts import RESPONSES_EMBEDDED, RESPONSES_VALIDATED
 from streams.config import Settings
 from tests.groups import brand_entries, publish_domains, running_groups
+from tests.intelligence.scenario import caught_up
 from tests.kafka_helpers import wait_until
 
 pytestmark = pytest.mark.stack
@@ -35,8 +37,11 @@ async def test_a_call_in_retry_holds_the_score_until_it_ends(
         return int(await connection.fetchval(sql, run_id, entry.domain))
 
     async def retrying() -> int:
+        # In retry: failed at least once and not final yet (between attempts a call is
+        # 'retrying', then 'pending' again once the reconciler re-publishes it).
         return await count("""SELECT count(*) FROM calls WHERE run_id = $1 AND domain = $2
-                              AND provider = 'openai' AND status = 'retrying'""")
+                              AND provider = 'openai' AND attempts >= 1
+                              AND status IN ('pending', 'retrying', 'answered')""")
 
     async def scores() -> int:
         return await count("""SELECT count(*) FROM brand_scores
@@ -47,15 +52,25 @@ async def test_a_call_in_retry_holds_the_score_until_it_ends(
                               WHERE r.run_id = $1 AND r.domain = $2
                                 AND r.provider = 'anthropic'""") == 3
 
-    simulator.configure({"outage_for_s": {"openai": 12}})
+    # OpenAI is down until the test has seen the domain held; then it answers again.
+    simulator.configure({"outage_for_s": {"openai": 600}})
     try:
         async with running_groups(GROUPS, settings):
             await publish_domains(settings, [entry], run_id, providers=PROVIDERS)
-            # Anthropic's answers are all stored and validated while OpenAI's calls retry: the
-            # old rule (no call 'pending') scored the domain here, on half its samples.
-            await wait_until(anthropic_validated, timeout_s=120,
-                             what="anthropic's answers validated")
+
+            async def held_back() -> bool:
+                # Anthropic's answers all stored and validated while OpenAI's calls retry: the
+                # old rule (no call 'pending') scored the domain at such a moment, on half its
+                # samples.
+                return await anthropic_validated() and await retrying() == 3
+
+            await wait_until(held_back, timeout_s=120,
+                             what="anthropic validated while openai retries")
+            # Scoring has looked at every event so far (it judged the domain then).
+            await caught_up(settings.kafka_bootstrap, "scoring",
+                            [RESPONSES_VALIDATED.name, RESPONSES_EMBEDDED.name], timeout_s=120)
             held = [await retrying(), await scores()]
+            simulator.configure({"outage_for_s": {"openai": 0}})
             await wait_until(lambda: _zero_retrying(retrying), timeout_s=120,
                              what="openai's calls to end their retries")
 
@@ -63,6 +78,9 @@ async def test_a_call_in_retry_holds_the_score_until_it_ends(
                 return await scores() == len(PROVIDERS)
 
             await wait_until(scored, timeout_s=120, what="one score per provider")
+            retried = await count("""SELECT count(*) FROM calls WHERE run_id = $1
+                                     AND domain = $2 AND provider = 'openai' AND status = 'ok'
+                                     AND attempts >= 1""")
             final = await connection.fetch(
                 """SELECT provider, responses FROM brand_scores
                    WHERE run_id = $1 AND domain = $2 ORDER BY provider""", run_id, entry.domain)
@@ -70,6 +88,7 @@ async def test_a_call_in_retry_holds_the_score_until_it_ends(
         simulator.configure({"outage_for_s": {"openai": 0}})
         await connection.close()
     assert held[0] > 0, "an OpenAI call was in retry at that moment"
+    assert retried == 3, "every OpenAI call failed at least once before it was answered"
     assert held[1] == 0, "no score while a call of the domain was not final"
     # Each provider scored on all its answers (3 prompts × 1 sample), not on what had arrived;
     # the cross-provider row on all six.
