@@ -27,7 +27,10 @@ def normalize_domain(raw: str) -> str:
         raise InvalidDomain(raw, "empty")
     if any(ch.isspace() for ch in text):
         raise InvalidDomain(raw, "contains whitespace")
-    host = urlsplit(text if "://" in text else f"//{text}").hostname
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname
+    except ValueError as exc:  # e.g. "[/x]": brackets make it an invalid IPv6 literal
+        raise InvalidDomain(raw, f"not a host name ({exc})") from None
     if not host:
         raise InvalidDomain(raw, "no host name")
     host = host.rstrip(".").lower()

@@ -3,40 +3,55 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import asyncio
 import uuid
-from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
-from producers.domain_file import parse_domains
+from producers.domain_file import DomainFile, read_domains
 from producers.domains import publish_run
 from streams.config import get_settings
 from streams.kafka import create_broker
+from streams.text_input import InputError, open_input
 from streams.tracing import configure_tracing
 
 PROGRESS_FROM = 1000
 
 
-def read_source(name: str) -> str:
-    return sys.stdin.read() if name == "-" else Path(name).read_text()
+def read_source(name: str) -> DomainFile:
+    """The domain file ``name`` (``-``: standard input); ``InputError`` when it cannot be read."""
+    with open_input(name) as handle:
+        return read_domains(handle, name)
 
 
-async def publish_file(args: argparse.Namespace, text: str, console: Console) -> int:
-    """Exit status 0 when everything was published, 1 when some lines were rejected, 2 when
-    nothing could be published."""
-    settings = get_settings()
-    parsed = parse_domains(text)
-    for rejection in parsed.rejections:
-        console.print(f"[yellow]rejected[/] {rejection}", highlight=False)
-    if not parsed.entries:
-        console.print("[red]no valid domains to publish[/]")
+def publish(args: argparse.Namespace, console: Console) -> int:
+    """The command. Exit status 0 when everything was published, 1 when some lines were
+    rejected, 2 when nothing could be published. Messages are one line each (``soft_wrap``) and
+    escaped, since they quote the file."""
+    try:
+        parsed = read_source(args.file)
+    except InputError as exc:
+        console.print(f"[red]not published[/]: {escape(str(exc))}", soft_wrap=True)
         return 2
+    for rejection in parsed.rejections:
+        console.print(f"[yellow]rejected[/] {escape(f'{args.file}: {rejection}')}",
+                      highlight=False, soft_wrap=True)
+    if not parsed.entries:
+        console.print(f"[red]not published[/]: {escape(args.file)}: no valid domains",
+                      soft_wrap=True)
+        return 2
+    return asyncio.run(publish_file(args, parsed, console))
+
+
+async def publish_file(args: argparse.Namespace, parsed: DomainFile, console: Console) -> int:
+    """Publish the accepted entries as one run (exit status as ``publish``)."""
+    settings = get_settings()
     providers = args.providers.split(",") if args.providers else settings.providers
     unknown = sorted(set(providers) - set(settings.provider_configs))
     if unknown:
-        console.print(f"[red]unknown providers: {', '.join(unknown)}[/]")
+        console.print(f"[red]unknown providers: {escape(', '.join(unknown))}[/]")
         return 2
     run_id = uuid.UUID(args.run_id) if args.run_id else uuid.uuid4()
     configure_tracing("domain-runner-publish")

@@ -4,9 +4,9 @@ a known brand and classified by kind."""
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from faststream.kafka import KafkaBroker
@@ -14,16 +14,27 @@ from opentelemetry.trace import SpanKind
 
 from contracts import NEWS_EVENTS, NewsEvent, news_event_id
 from contracts.domain_name import InvalidDomain, normalize_domain
-from producers.news_feed import NewsFeed, NewsItem, NewsRejection, parse_news
+from producers.news_feed import (
+    MAX_FEED_BYTES,
+    NewsFeed,
+    NewsItem,
+    NewsRejection,
+    parse_news,
+    read_news,
+)
 from producers.news_kinds import classify
 from producers.news_match import BrandMatcher, known_brands
 from streams.config import Settings
 from streams.http import create_http_client
 from streams.kafka import create_broker
 from streams.postgres import create_pool
+from streams.safe_fetch import FetchError, SafeFetcher, public_resolver
+from streams.text_input import InputError, open_input
 from streams.tracing import configure_tracing, record_span
 
 FETCH_TIMEOUT_S = 30.0
+_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
+           "application/x-ndjson;q=0.9, */*;q=0.5")
 
 
 @dataclass
@@ -37,13 +48,43 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-async def read_source(source: str, http: httpx.AsyncClient) -> str:
-    """A feed or JSONL file by path, or by URL (redirects followed: no secrets are sent)."""
+def read_file(path: str) -> NewsFeed:
+    """A feed or JSONL file; ``InputError`` when it cannot be read at all."""
+    with open_input(path) as handle:
+        return read_news(handle, path)
+
+
+async def fetch_source(url: str, fetcher: SafeFetcher) -> NewsFeed:
+    """A feed or JSONL document by URL, through the safe fetcher (public addresses only,
+    redirects checked, the body capped at ``MAX_FEED_BYTES``); ``InputError`` naming the URL
+    when it cannot be fetched."""
+    try:
+        reply = await fetcher.get(url, accept=_ACCEPT)
+    except FetchError as exc:
+        raise InputError(f"{url}: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise InputError(f"{url}: {type(exc).__name__}: {exc}".rstrip(": ")) from None
+    if not 200 <= reply.status < 300:
+        raise InputError(f"{url}: HTTP {reply.status}")
+    if reply.truncated:
+        raise InputError(f"{url}: larger than {fetcher.max_body_bytes} bytes (the limit "
+                         f"for a news source)")
+    return read_news(io.BytesIO(reply.body), url)
+
+
+async def read_source(source: str, settings: Settings) -> NewsFeed:
+    """``source`` by path or URL. URLs go through ``DR_WEB_PRESENCE_HOSTS`` like every outside
+    fetch (the one way to reach a server on loopback)."""
     if not is_url(source):
-        return await asyncio.to_thread(Path(source).read_text, encoding="utf-8")
-    response = await http.get(source, follow_redirects=True, timeout=FETCH_TIMEOUT_S)
-    response.raise_for_status()
-    return response.text
+        return await asyncio.to_thread(read_file, source)
+    http = create_http_client(timeout_s=FETCH_TIMEOUT_S)
+    try:
+        fetcher = SafeFetcher(http, resolver=public_resolver(settings.web_presence_hosts),
+                              request_timeout_s=FETCH_TIMEOUT_S, total_timeout_s=FETCH_TIMEOUT_S,
+                              max_body_bytes=MAX_FEED_BYTES)
+        return await fetch_source(source, fetcher)
+    finally:
+        await http.aclose()
 
 
 def to_events(feed: NewsFeed, matcher: BrandMatcher, *, ingested_at: datetime) -> Ingested:
@@ -68,12 +109,13 @@ def _domain(item: NewsItem, matcher: BrandMatcher, result: Ingested) -> str | No
         try:
             return normalize_domain(item.domain)
         except InvalidDomain as exc:
-            result.rejections.append(NewsRejection(item.position, f"domain {exc.reason}"))
+            result.rejections.append(
+                NewsRejection(item.position, f"domain {exc.reason}", item.unit))
             return None
     found = matcher.match(item.headline, item.summary)
     if found is None:
         result.rejections.append(NewsRejection(
-            item.position, f"no known brand in {item.headline[:80]!r}"))
+            item.position, f"no known brand in {item.headline[:80]!r}", item.unit))
     return found
 
 
@@ -93,19 +135,18 @@ def ingest_text(text: str, name: str, matcher: BrandMatcher) -> Ingested:
 
 
 async def ingest(source: str, settings: Settings, *, dry_run: bool = False) -> Ingested:
-    """Read ``source``, tie each item to a known brand, and publish the events (unless
-    ``dry_run``)."""
+    """Read ``source`` (first, so an unreadable one fails before anything connects), tie each
+    item to a known brand, and publish the events (unless ``dry_run``). ``InputError`` when the
+    source cannot be read at all."""
+    feed = await read_source(source, settings)
+    if not feed.items:  # nothing to tie to a brand: no need for the database
+        return Ingested(rejections=list(feed.rejections), duplicates=feed.duplicates)
     pool = await create_pool(settings, max_size=2)
     try:
         matcher = BrandMatcher(await known_brands(pool))
     finally:
         await pool.close()
-    http = create_http_client(timeout_s=FETCH_TIMEOUT_S)
-    try:
-        text = await read_source(source, http)
-    finally:
-        await http.aclose()
-    result = ingest_text(text, source, matcher)
+    result = to_events(feed, matcher, ingested_at=datetime.now(UTC))
     if result.events and not dry_run:
         configure_tracing("domain-runner-news")
         broker = create_broker(settings)

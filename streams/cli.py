@@ -55,9 +55,9 @@ def _topics(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from producers.cli import publish_file, read_source
+    from producers.cli import publish
 
-    return asyncio.run(publish_file(args, read_source(args.file), console))
+    return publish(args, console)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from rich.console import Console
+from rich.markup import escape
 
 from streams.config import get_settings
 
@@ -14,12 +15,19 @@ console = Console(stderr=True)
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    """Exit 0: every item published; 1: some rejected; 2: nothing to publish."""
+    """Exit 0: every item published; 1: some rejected; 2: nothing to publish. Messages are one
+    line each (``soft_wrap``) and escaped, since they quote the source."""
     from producers.news import ingest
+    from streams.text_input import InputError
 
-    result = asyncio.run(ingest(args.source, get_settings(), dry_run=args.dry_run))
+    try:
+        result = asyncio.run(ingest(args.source, get_settings(), dry_run=args.dry_run))
+    except InputError as exc:
+        console.print(f"[red]not ingested[/]: {escape(str(exc))}", soft_wrap=True)
+        return 2
     for rejection in result.rejections:
-        console.print(f"[yellow]rejected[/] {rejection}", highlight=False)
+        console.print(f"[yellow]rejected[/] {escape(f'{args.source}: {rejection}')}",
+                      highlight=False, soft_wrap=True)
     if args.dry_run:
         for event in result.events:
             print(json.dumps(event.model_dump(mode="json")))

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from streams.config import get_settings
 
 console = Console()
+errors = Console(stderr=True)
 
 
 def _facts(args: argparse.Namespace) -> int:
@@ -23,8 +25,8 @@ def _facts(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else DEFAULT_FACTS_FILE
     try:
         count = asyncio.run(load_facts_file(get_settings(), path))
-    except FactsFileError as exc:
-        console.print(f"[red]not loaded[/]: {exc}")
+    except FactsFileError as exc:  # one line, escaped: it quotes the file
+        errors.print(f"[red]not loaded[/]: {escape(str(exc))}", soft_wrap=True)
         return 2
     console.print(f"loaded the facts of {count} brands from {path}")
     return 0
@@ -40,7 +42,7 @@ def _presence(args: argparse.Namespace) -> int:
     try:
         domains = list(dict.fromkeys(normalize_domain(d) for d in args.domains))
     except InvalidDomain as exc:
-        console.print(f"[red]invalid domain[/] {exc}")
+        errors.print(f"[red]invalid domain[/] {escape(str(exc))}", soft_wrap=True)
         return 2
     settings = get_settings()
 

@@ -167,7 +167,9 @@ class Settings(BaseSettings):
     web_presence_timeout_s: float = 8.0
     web_presence_politeness_s: float = 1.0
     web_presence_per_batch: int = 16
-    # Host name → "ip:port" (or "ip") for the web-presence check, "*" for any: an /etc/hosts.
+    # Host name → "ip:port" (or "ip"), "*" for any: an /etc/hosts for every fetch of an outside
+    # URL (web-presence checks, `news ingest URL`). Mapped names are trusted as given; any other
+    # name must resolve to public addresses only (streams/safe_fetch.py).
     web_presence_hosts: dict[str, str] = Field(default_factory=dict)
 
     # Embeddings: the local model by default; a provider's OpenAI-compatible /embeddings API

@@ -162,8 +162,12 @@ class ProviderCaller:
                                         "failures; not sent")
                     if attempt >= settings.provider_max_attempts:
                         return Unsent(status="failed", error=error, attempts=attempt)
+                    # Never back before the breaker lets a probe out: retried sooner, calls
+                    # held back by the breaker spend their whole budget on it and are
+                    # dead-lettered while the provider has recovered.
                     return Unsent(status="retry", error=error, attempts=attempt,
-                                  delay_s=backoff_s(attempt, None, settings.retry_base_s))
+                                  delay_s=backoff_s(attempt, settings.breaker_reset_s,
+                                                    settings.retry_base_s))
                 try:
                     reservation = await self._limiter.reserve(request.provider, tokens)
                 except NoUsableKey as exc:

@@ -1,4 +1,8 @@
-"""infra/kafka-compose.yml describes the production-like stack (it cannot run here: no Docker)."""
+"""infra/kafka-compose.yml describes the production-like stack (it cannot run here: no Docker).
+
+The consumer-group services are derived from the runner's registry (``streams.runner.GROUPS``):
+a group added there without a service fails here, as a missing reality-validation service once
+left production without a single score."""
 
 from __future__ import annotations
 
@@ -9,10 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
+from streams.runner import GROUPS
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "infra" / "kafka-compose.yml"
+DOCKERFILE = ROOT / "infra" / "Dockerfile"
 KAFKA = ("kafka-1", "kafka-2", "kafka-3")
-WORKERS = {"capture": 2, "provider-calls": 4, "embedding": 2, "scoring": 2, "correlation": 1}
+# Groups that call a provider's API (embedding: when DR_EMBEDDING_API_PROVIDER is set).
+CALLS_PROVIDERS = {"provider-calls", "embedding"}
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +78,24 @@ def test_one_shot_jobs(services: dict[str, Any]) -> None:
     assert (ROOT / "infra" / "Dockerfile").is_file()
 
 
-@pytest.mark.parametrize(("group", "replicas"), sorted(WORKERS.items()))
-def test_consumer_groups(services: dict[str, Any], group: str, replicas: int) -> None:
+def test_every_group_runs_and_nothing_else(services: dict[str, Any]) -> None:
+    runs = {name: service["command"][2:] for name, service in services.items()
+            if service.get("command", [])[:2] == ["domain-runner", "run"]}
+    assert all(len(groups) == 1 for groups in runs.values()), (
+        "one group per service, so each scales on its own")
+    runs_group = {name: groups[0] for name, groups in runs.items()}
+    assert sorted(set(GROUPS) - set(runs_group.values())) == [], "groups without a service"
+    assert sorted(set(runs_group.values()) - set(GROUPS)) == [], "services of unknown groups"
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_consumer_groups(services: dict[str, Any], group: str) -> None:
+    assert group in services, f"no service for consumer group {group!r}"
     service = services[group]
     assert service["command"] == ["domain-runner", "run", group]
-    assert service["deploy"]["replicas"] == replicas
+    assert service["build"]["dockerfile"] == "infra/Dockerfile"
+    assert service["restart"] == "unless-stopped"
+    assert service["deploy"]["replicas"] >= 1
     assert "container_name" not in service  # a fixed name cannot be replicated
     deps = service["depends_on"]
     for job in ("topic-init", "migrate"):
@@ -85,8 +106,22 @@ def test_consumer_groups(services: dict[str, Any], group: str, replicas: int) ->
     assert env["DR_POSTGRES_DSN"].startswith("postgresql://")
     assert env["DR_REDIS_URL"].startswith("redis://")
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
-    assert env["OTEL_SERVICE_NAME"]
-    assert "OPENAI_API_KEY" in env
+    assert env["OTEL_SERVICE_NAME"] == f"domain-runner-{group}"
+    if group in CALLS_PROVIDERS:
+        assert "OPENAI_API_KEY" in env
+
+
+def test_image_installs_the_cpu_torch_first() -> None:
+    """Left to PyPI, the project's torch pin pulls the CUDA build (GBs the image never uses)."""
+    runs = [line.split(None, 1)[1] for line in DOCKERFILE.read_text().splitlines()
+            if line.startswith("RUN ")]
+    torch = next(i for i, run in enumerate(runs) if "torch==" in run)
+    project = next(i for i, run in enumerate(runs) if "pip install -e ." in run)
+    assert torch < project
+    assert runs[torch].split() == ["pip", "install", "torch==2.13.0", "--index-url",
+                                   "https://download.pytorch.org/whl/cpu"]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"torch==2.13.0"' in pyproject, "the image's torch is the project's pin"
 
 
 def test_no_literal_secrets(services: dict[str, Any]) -> None:

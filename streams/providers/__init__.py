@@ -9,6 +9,7 @@ Failures are always :class:`ProviderError` subclasses; ``exc.retryable`` says wh
 
 from streams.providers.anthropic import AnthropicAdapter
 from streams.providers.base import (
+    SAMPLE_HEADER,
     Completion,
     CompletionRequest,
     FinishReason,
@@ -17,6 +18,7 @@ from streams.providers.base import (
     RateLimitInfo,
     adapter_for,
 )
+from streams.providers.catalog import PROVIDERS, ProviderSpec, RequestParams
 from streams.providers.errors import (
     AuthenticationFailed,
     MalformedResponse,
@@ -39,6 +41,8 @@ from streams.providers.ratelimit_headers import (
 )
 
 __all__ = [
+    "PROVIDERS",
+    "SAMPLE_HEADER",
     "AnthropicAdapter",
     "AuthenticationFailed",
     "Completion",
@@ -51,9 +55,11 @@ __all__ = [
     "PermanentProviderError",
     "ProviderAdapter",
     "ProviderError",
+    "ProviderSpec",
     "QuotaExhausted",
     "RateLimitInfo",
     "RateLimited",
+    "RequestParams",
     "TransientProviderError",
     "adapter_for",
     "parse_anthropic_headers",

@@ -1,4 +1,7 @@
-"""Anthropic's Messages API: ``POST {base_url}/v1/messages`` with ``x-api-key``."""
+"""Anthropic's Messages API: ``POST {base_url}/v1/messages`` with ``x-api-key``.
+
+Messages has no seed. API version 2026-10-21 removed ``temperature``/``top_p``/``top_k`` (a
+400 on every model); ``RequestParams.temperature`` stays off for it."""
 
 from __future__ import annotations
 
@@ -20,7 +23,9 @@ from streams.providers.base import (
 from streams.providers.catalog import Wire
 from streams.providers.ratelimit_headers import parse_anthropic_headers
 
-ANTHROPIC_VERSION = "2023-06-01"
+# The current version (what the official SDKs send); 2023-06-01 is deprecated and may be
+# refused to new accounts.
+ANTHROPIC_VERSION = "2026-10-21"
 
 _STOP_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -45,13 +50,14 @@ class AnthropicAdapter(HTTPProviderAdapter):
         return {"x-api-key": secret, "anthropic-version": ANTHROPIC_VERSION}
 
     def _body(self, request: CompletionRequest) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
             "messages": [{"role": "user", "content": request.prompt}],
-            "temperature": request.temperature,
-            "metadata": {"user_id": f"sample-{request.sample}"},
         }
+        if self.params.temperature:
+            body["temperature"] = request.temperature
+        return body | dict(self.params.fixed)
 
     def _rate_limit(self, headers: Mapping[str, str]) -> RateLimitInfo:
         return parse_anthropic_headers(headers)

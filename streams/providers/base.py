@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 
 import httpx
 
-from streams.providers.catalog import Wire
+from streams.providers.catalog import RequestParams, Wire
 from streams.providers.errors import (
     MalformedResponse,
     ProviderError,
@@ -23,11 +23,16 @@ if TYPE_CHECKING:
 
 FinishReason = Literal["stop", "length", "content_filter", "other"]
 
+# Every request names its sample index here. Real APIs ignore headers they do not know; the
+# simulator reads the sample from it where the API has no seed field, so the samples of a
+# seedless provider stay distinct (and countable) there as they are in production.
+SAMPLE_HEADER = "x-domain-runner-sample"
+
 
 @dataclass(frozen=True)
 class CompletionRequest:
     """One prompt to one model; ``sample`` is the sample index, sent as the seed where the
-    wire format has one."""
+    provider's API has one (``RequestParams.seed``)."""
 
     model: str
     prompt: str
@@ -124,9 +129,11 @@ class HTTPProviderAdapter(ABC):
 
     wire: ClassVar[Wire]
 
-    def __init__(self, *, name: str, base_url: str) -> None:
+    def __init__(self, *, name: str, base_url: str,
+                 params: RequestParams | None = None) -> None:
         self._name = name
         self._base_url = base_url.rstrip("/")
+        self.params = params or RequestParams()
 
     @property
     def name(self) -> str:
@@ -181,7 +188,8 @@ class HTTPProviderAdapter(ABC):
         try:
             response = await client.post(
                 self._url(request),
-                headers=self._headers(key.secret.get_secret_value()),
+                headers={**self._headers(key.secret.get_secret_value()),
+                         SAMPLE_HEADER: str(request.sample)},
                 json=self._body(request),
             )
         except httpx.TimeoutException as exc:
@@ -246,7 +254,7 @@ def adapter_for(config: ProviderConfig) -> ProviderAdapter:
         cls = adapters[config.spec.wire]
     except KeyError:
         raise ValueError(f"no adapter for wire format {config.spec.wire!r}") from None
-    return cls(name=config.name, base_url=config.base_url)
+    return cls(name=config.name, base_url=config.base_url, params=config.spec.params)
 
 
 # -- JSON helpers for the wire formats (raise ShapeError, never KeyError/TypeError) ----------

@@ -69,13 +69,15 @@ class GeminiAdapter(HTTPProviderAdapter):
         return {"x-goog-api-key": secret}
 
     def _body(self, request: CompletionRequest) -> dict[str, Any]:
+        # Gemini's knobs live in generationConfig under fixed names; params only switch them.
+        config: dict[str, Any] = {"maxOutputTokens": request.max_tokens}
+        if self.params.temperature:
+            config["temperature"] = request.temperature
+        if self.params.seed is not None:
+            config["seed"] = request.sample
         return {
             "contents": [{"role": "user", "parts": [{"text": request.prompt}]}],
-            "generationConfig": {
-                "maxOutputTokens": request.max_tokens,
-                "temperature": request.temperature,
-                "seed": request.sample,
-            },
+            "generationConfig": config | dict(self.params.fixed),
         }
 
     def _rate_limit(self, headers: Mapping[str, str]) -> RateLimitInfo:

@@ -1,5 +1,9 @@
 """OpenAI's Chat Completions wire format, spoken by openai, deepseek, together, xai, perplexity
-and mistral: ``POST {base_url}/chat/completions`` with ``Authorization: Bearer``."""
+and mistral: ``POST {base_url}/chat/completions`` with ``Authorization: Bearer``.
+
+The body is the same shape for all six, but each provider names its parameters its own way
+(``RequestParams`` in the catalog): Mistral's seed is ``random_seed``, DeepSeek and Perplexity
+have none, OpenAI's and xAI's reasoning models take ``max_completion_tokens``."""
 
 from __future__ import annotations
 
@@ -44,13 +48,17 @@ class OpenAICompatibleAdapter(HTTPProviderAdapter):
         return {"authorization": f"Bearer {secret}"}
 
     def _body(self, request: CompletionRequest) -> dict[str, Any]:
-        return {
+        params = self.params
+        body: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": "user", "content": request.prompt}],
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "seed": request.sample,
+            params.max_tokens: request.max_tokens,
         }
+        if params.temperature:
+            body["temperature"] = request.temperature
+        if params.seed is not None:
+            body[params.seed] = request.sample
+        return body | dict(params.fixed)
 
     def _rate_limit(self, headers: Mapping[str, str]) -> RateLimitInfo:
         return parse_openai_headers(headers)

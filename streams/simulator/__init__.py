@@ -10,6 +10,7 @@ from streams.simulator.answers import (
     true_rates,
 )
 from streams.simulator.brands import Brand, default_brands, load_brands
+from streams.simulator.params import ACCEPTED, ApiParams, ParamRefused, check_request
 from streams.simulator.server import (
     NewsEffect,
     RateLimit,
@@ -22,16 +23,20 @@ from streams.simulator.server import (
 )
 
 __all__ = [
+    "ACCEPTED",
     "DEFAULT_FACT_ERROR_RATES",
     "DEFAULT_KNOWLEDGE_RATES",
     "Answer",
     "AnswerEngine",
+    "ApiParams",
     "Brand",
     "NewsEffect",
+    "ParamRefused",
     "RateLimit",
     "RunningSimulator",
     "SimulatorConfig",
     "build_app",
+    "check_request",
     "default_brands",
     "estimate_tokens",
     "fingerprint",

@@ -1,6 +1,10 @@
 """One aiohttp server that impersonates all eight providers on their real wire formats, each
 under ``/<provider>``, with rate limits, outages, injected errors and an admin API (``/_sim``).
 
+Each provider's parameters are checked as its real API checks them (``params.py``: an unknown
+or mistyped field gets that API's own error status and body), so an adapter cannot pass here
+with a request production would refuse.
+
 Outage deadlines are wall-clock (``time.time()``) timestamps so another process can set them;
 rate-limit buckets use the monotonic clock."""
 
@@ -32,16 +36,16 @@ from streams.simulator.answers import (
     unit_hash,
 )
 from streams.simulator.brands import default_brands, load_brands
+from streams.simulator.params import ParamRefused, check_request, sample_of
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 JSON = dict[str, Any]
 
-OUTCOMES = ("ok", "400", "401", "403", "404", "429", "5xx")
+OUTCOMES = ("ok", "400", "401", "403", "404", "422", "429", "5xx")
 # Default model version suffix per wire, mimicking how each provider pins a snapshot.
 VERSION_SUFFIX: dict[Wire, str] = {"openai": "-2024-07-18", "anthropic": "-20241022",
                                    "gemini": "-002"}
 _DATED = re.compile(r"-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{3})$")
-_SAMPLE_USER = re.compile(r"sample-(\d+)$")
 
 
 class RateLimit(BaseModel):
@@ -257,26 +261,20 @@ def _messages_prompt(body: JSON) -> str:
     return "\n".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
 
 
-def _parse_openai(body: JSON, request: web.Request) -> _Call:
-    max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
-    return _Call(_model(body), _messages_prompt(body), _int_or_none(body.get("seed"), "seed") or 0,
+# The parsers run after check_request, so fields are known and typed; they extract the call.
+
+def _parse_openai(provider: str, body: JSON, request: web.Request) -> _Call:
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    return _Call(_model(body), _messages_prompt(body), sample_of(provider, body, request.headers),
                  _int_or_none(max_tokens, "max_tokens"))
 
 
-def _parse_anthropic(body: JSON, request: web.Request) -> _Call:
-    if not request.headers.get("anthropic-version"):
-        raise _ApiError(400, "anthropic-version: header is required")
-    max_tokens = _int_or_none(body.get("max_tokens"), "max_tokens")
-    if max_tokens is None:
-        raise _ApiError(400, "max_tokens: Field required")
-    metadata = body.get("metadata")
-    user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
-    match = _SAMPLE_USER.match(user_id) if isinstance(user_id, str) else None
-    return _Call(_model(body), _messages_prompt(body), int(match.group(1)) if match else 0,
-                 max_tokens)
+def _parse_anthropic(provider: str, body: JSON, request: web.Request) -> _Call:
+    return _Call(_model(body), _messages_prompt(body), sample_of(provider, body, request.headers),
+                 _int_or_none(body.get("max_tokens"), "max_tokens"))
 
 
-def _parse_gemini(body: JSON, request: web.Request) -> _Call:
+def _parse_gemini(provider: str, body: JSON, request: web.Request) -> _Call:
     model, _, method = request.match_info["tail"].rpartition(":")
     if method != "generateContent" or not model:
         raise _ApiError(404, f"method {method!r} is not supported by this simulator")
@@ -284,11 +282,10 @@ def _parse_gemini(body: JSON, request: web.Request) -> _Call:
     if not isinstance(contents, list) or not contents:
         raise _ApiError(400, "contents must be a non-empty list")
     prompt = "\n".join(_text_of(c.get("parts")) for c in contents if isinstance(c, dict))
-    config = body.get("generationConfig") or {}
-    if not isinstance(config, dict):
-        raise _ApiError(400, "generationConfig must be an object")
-    return _Call(model, prompt, _int_or_none(config.get("seed"), "seed") or 0,
-                 _int_or_none(config.get("maxOutputTokens"), "maxOutputTokens"))
+    config = body.get("generationConfig", body.get("generation_config")) or {}
+    max_tokens = config.get("maxOutputTokens", config.get("max_output_tokens"))
+    return _Call(model, prompt, sample_of(provider, body, request.headers),
+                 _int_or_none(max_tokens, "maxOutputTokens"))
 
 
 def _key(wire: Wire, request: web.Request) -> str:
@@ -296,7 +293,10 @@ def _key(wire: Wire, request: web.Request) -> str:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" else ""
     if wire == "anthropic":
-        return request.headers.get("x-api-key", "").strip()
+        # The official SDKs (API version 2026-10-21) send Authorization: Bearer.
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        bearer = token.strip() if scheme.lower() == "bearer" else ""
+        return request.headers.get("x-api-key", "").strip() or bearer
     return (request.headers.get("x-goog-api-key") or request.query.get("key") or "").strip()
 
 
@@ -323,10 +323,11 @@ def _error_body(wire: Wire, status: int, message: str) -> JSON:
                       "status": _GOOGLE_STATUS.get(status, "INTERNAL")}}
 
 
-def _ok_body(wire: Wire, version: str, text: str, cut: bool, prompt_tokens: int,
+def _ok_body(provider: str, version: str, text: str, cut: bool, prompt_tokens: int,
              completion_tokens: int, call_id: str) -> JSON:
+    wire = PROVIDERS[provider].wire
     if wire == "openai":
-        return {
+        body: JSON = {
             "id": f"chatcmpl-{call_id}", "object": "chat.completion",
             "created": int(time.time()), "model": version, "system_fingerprint": "fp_simulator",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -334,6 +335,9 @@ def _ok_body(wire: Wire, version: str, text: str, cut: bool, prompt_tokens: int,
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }
+        if provider == "mistral":  # an OpenAI field Mistral's responses do not have
+            del body["system_fingerprint"]
+        return body
     if wire == "anthropic":
         return {
             "id": f"msg_{call_id}", "type": "message", "role": "assistant", "model": version,
@@ -517,11 +521,15 @@ class _ProviderHandler:
             body = json.loads(await request.read())
             if not isinstance(body, dict):
                 raise _ApiError(400, "request body must be a JSON object")
-            call = self.parse(body, request)
+            check_request(provider, body, request.headers)
+            call = self.parse(provider, body, request)
         except ValueError:
             return self._error(key_fp, 400, "request body is not valid JSON")
         except _ApiError as exc:
             return self._error(key_fp, exc.status, exc.message)
+        except ParamRefused as exc:
+            state.record(provider, key_fp, exc.status)
+            return _json(exc.status, exc.body)
         if config.in_outage(provider, time.time()):
             return self._error(key_fp, 503, f"{provider} is temporarily unavailable (outage)")
 
@@ -561,7 +569,7 @@ class _ProviderHandler:
         text, cut = truncate(answer.text, call.max_tokens)
         state.calls_by_identity[identity] = state.calls_by_identity.get(identity, 0) + 1
         state.record(provider, key_fp, 200)
-        body = _ok_body(wire, version, text, cut, prompt_tokens, estimate_tokens(text),
+        body = _ok_body(provider, version, text, cut, prompt_tokens, estimate_tokens(text),
                         state.next_id())
         return _json(200, body, headers)
 
@@ -608,7 +616,9 @@ def build_app(state: SimulatorState) -> web.Application:
         elif spec.wire == "anthropic":
             routes.append(web.post(f"/{name}/v1/messages", handler))
         else:
-            routes.append(web.post(f"/{name}/v1beta/models/{{tail}}", handler))
+            # v1beta is what the REST reference shows; google-genai 3.x defaults to v1.
+            routes += [web.post(f"/{name}/v1beta/models/{{tail}}", handler),
+                       web.post(f"/{name}/v1/models/{{tail}}", handler)]
     app.add_routes(routes)
     return app
 

@@ -3,7 +3,13 @@
 CSV columns: ``domain``, ``name`` and optionally ``aliases``, ``industry``, ``founded``,
 ``headquarters_country``, ``founders``, ``products`` (lists ``|``-separated). JSONL: one object a
 line with the same keys (lists as JSON arrays or ``|``-separated strings). An empty value is
-unknown, so nothing is checked against it. The simulator's brand file is the default."""
+unknown, so nothing is checked against it. The simulator's brand file is the default.
+
+The file is read a line at a time (``streams.text_input``: at most ``MAX_LINE_BYTES`` a line,
+UTF-8) and loaded only if every row is valid: the first bad row refuses the file with its line,
+since a partial load would leave some brands checked against stale facts. Limits: a name or
+alias as the ``DomainRequested`` contract allows, any other fact ``MAX_FACT_CHARS`` characters,
+a list ``MAX_FACT_ITEMS`` items."""
 
 from __future__ import annotations
 
@@ -11,21 +17,37 @@ import csv
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from contracts.domain_name import InvalidDomain, normalize_domain
+from contracts.domains import MAX_ALIASES, MAX_NAME_CHARS
 from streams.config import PROJECT_ROOT, Settings
 from streams.postgres import create_pool
+from streams.text_input import InputError, Line, open_input, read_lines
 
 DEFAULT_FACTS_FILE = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"
 _JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
+# A fact is a short phrase compared word by word with answers (an industry, a country, a
+# founder's name): anything longer is a mistake in the file, not a fact.
+MAX_FACT_CHARS = 200
+MAX_FACT_ITEMS = 50
+
+_Name = Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)]
+_Fact = Annotated[str, StringConstraints(max_length=MAX_FACT_CHARS)]
 
 
-class FactsFileError(ValueError):
-    """A facts file that cannot be loaded; the message names the line and the reason."""
+class FactsFileError(InputError):
+    """A facts file that cannot be loaded; the message names the file, line and reason."""
 
 
 class ReferenceFacts(BaseModel):
@@ -34,13 +56,13 @@ class ReferenceFacts(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
 
     domain: str
-    name: str = Field(min_length=1)
-    aliases: tuple[str, ...] = ()
-    industry: str | None = None
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS)
+    aliases: tuple[_Name, ...] = Field(default=(), max_length=MAX_ALIASES)
+    industry: _Fact | None = None
     founded: int | None = Field(default=None, ge=1000, le=2100)
-    headquarters_country: str | None = None
-    founders: tuple[str, ...] | None = None
-    products: tuple[str, ...] | None = None
+    headquarters_country: _Fact | None = None
+    founders: tuple[_Fact, ...] | None = Field(default=None, max_length=MAX_FACT_ITEMS)
+    products: tuple[_Fact, ...] | None = Field(default=None, max_length=MAX_FACT_ITEMS)
 
     @field_validator("domain", mode="before")
     @classmethod
@@ -77,15 +99,21 @@ def _list(value: Any) -> Any:
 
 
 def read_facts(path: Path) -> list[ReferenceFacts]:
-    """Every row of a CSV or JSONL facts file; the first bad row raises ``FactsFileError``."""
+    """Every row of a CSV or JSONL facts file; the first bad row (or an unreadable or empty
+    file) raises ``FactsFileError``."""
     try:
-        rows = list(_jsonl_rows(path) if path.suffix.lower() in _JSONL_SUFFIXES
-                    else _csv_rows(path))
-    except OSError as exc:
-        raise FactsFileError(f"{path}: {exc.strerror or exc}") from None
+        return _read_facts(path)
+    except FactsFileError:
+        raise
+    except InputError as exc:  # the file could not be opened, or is not text
+        raise FactsFileError(str(exc)) from None
+
+
+def _read_facts(path: Path) -> list[ReferenceFacts]:
+    read = _jsonl_rows if path.suffix.lower() in _JSONL_SUFFIXES else _csv_rows
     facts: list[ReferenceFacts] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
+    for line, row in read(path):
         try:
             record = ReferenceFacts.model_validate(row)
         except ValidationError as exc:
@@ -97,30 +125,47 @@ def read_facts(path: Path) -> list[ReferenceFacts]:
                 f"{path}:{line}: {record.domain} already given on line {seen[record.domain]}")
         seen[record.domain] = line
         facts.append(record)
+    if not facts:
+        raise FactsFileError(f"{path}: no facts in the file")
     return facts
 
 
+def _text_lines(path: Path) -> Iterable[Line]:
+    """The file's non-blank lines; the first unreadable one refuses the file."""
+    with open_input(str(path)) as handle:
+        for line in read_lines(handle, str(path)):
+            if line.error:
+                raise FactsFileError(f"{path}:{line.number}: {line.error}")
+            if line.text.strip():
+                yield line
+
+
 def _csv_rows(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"domain", "name"} <= set(reader.fieldnames):
-            raise FactsFileError(f"{path}:1: a CSV facts file needs 'domain' and 'name' columns")
-        for line, row in enumerate(reader, start=2):
-            yield line, {key: value for key, value in row.items() if key is not None}
+    """One record per line (a quoted field cannot span lines)."""
+    columns: list[str] | None = None
+    for line in _text_lines(path):
+        try:
+            values = next(csv.reader([line.text], strict=True))
+        except csv.Error as exc:
+            raise FactsFileError(f"{path}:{line.number}: not a CSV record ({exc})") from None
+        if columns is None:
+            columns = values
+            if not {"domain", "name"} <= set(columns):
+                raise FactsFileError(
+                    f"{path}:{line.number}: a CSV facts file needs 'domain' and 'name' columns")
+            continue
+        yield line.number, dict(zip(columns, values, strict=False))
 
 
 def _jsonl_rows(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise FactsFileError(f"{path}:{line}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise FactsFileError(f"{path}:{line}: expected a JSON object")
-            yield line, row
+    for line in _text_lines(path):
+        try:
+            row = json.loads(line.text)
+        except json.JSONDecodeError as exc:
+            raise FactsFileError(f"{path}:{line.number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise FactsFileError(f"{path}:{line.number}: expected a JSON object")
+        yield line.number, row
 
 
 async def load_facts(pool: asyncpg.Pool, facts: Sequence[ReferenceFacts], *, source: str) -> int:

@@ -91,7 +91,7 @@ async def test_fifty_domains_once_each_and_again_without_new_calls(
             config = configs[row["provider"]]
             expected = (row["input_tokens"] * config.input_price_per_mtok
                         + row["output_tokens"] * config.output_price_per_mtok) / 1_000_000
-            assert row["cost_usd"] == pytest.approx(expected, rel=1e-9, abs=1e-12), row
+            assert float(row["cost_usd"]) == pytest.approx(expected, rel=1e-9, abs=1e-12), row
 
         # The same 50 again under the same run id: nothing new is planned, called or stored.
         # Capture confirms every publish before it commits, so once it has committed past the

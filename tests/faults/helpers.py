@@ -62,15 +62,17 @@ async def extra_paid(simulator: Any, since: dict[str, int]) -> int:
     return sum(max(0, count - since.get(identity, 0) - 1) for identity, count in now.items())
 
 
-async def in_flight(dsn: str, run_id: uuid.UUID, *, lease_s: float) -> set[uuid.UUID]:
+async def in_flight(dsn: str, run_id: uuid.UUID) -> set[uuid.UUID]:
     """Calls of the run that a fault now can cost a second payment: answered but not stored, or
-    claimed by a provider-calls process within the lease (possibly being paid right now)."""
+    taken by a provider-calls process and not answered (possibly being paid right now). Taken at
+    any time, not only within the lease: on a starved machine a claim can go stale while its
+    call is still in flight."""
     connection = await asyncpg.connect(dsn)
     try:
         rows = await connection.fetch(
             """SELECT call_id FROM calls WHERE run_id = $1 AND (status = 'answered'
-                   OR (status = 'pending' AND claimed_at > now() - make_interval(secs => $2)))""",
-            run_id, lease_s)
+                   OR (status = 'pending' AND claimed_at IS NOT NULL))""",
+            run_id)
         return {row["call_id"] for row in rows}
     finally:
         await connection.close()

@@ -52,13 +52,13 @@ async def test_run_completes_after_broker_restart(
             stored_at_kill = await answered(dsn, run_id)
             # Every call whose paid answer the broker can lose: answered and not stored, or
             # claimed (being paid), at any moment until the consumers are back on the new broker.
-            exposed = await in_flight(dsn, run_id, lease_s=LEASE_S)
+            exposed = await in_flight(dsn, run_id)
             await asyncio.sleep(1.5)
             stack.stack_up(with_simulator=False, stack_dir=local_stack)
             stored_at_restart = await answered(dsn, run_id)
 
             async def resumed() -> bool:
-                exposed.update(await in_flight(dsn, run_id, lease_s=LEASE_S))
+                exposed.update(await in_flight(dsn, run_id))
                 return await answered(dsn, run_id) > stored_at_restart
 
             await wait_until(resumed, timeout_s=120, what="answers stored after the restart")

@@ -60,7 +60,7 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
             await wait_until(lambda: at_least(300), timeout_s=90, what="300 answers")
             groups.kill("provider-calls")
             stored_at_kill = await answered(dsn, run_id)
-            exposed = await in_flight(dsn, run_id, lease_s=LEASE_S)
+            exposed = await in_flight(dsn, run_id)
             extra_before_calls = await extra_paid(simulator, ledger)
             groups.start("provider-calls")
 

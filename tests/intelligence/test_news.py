@@ -147,3 +147,28 @@ async def test_ingest_command_publishes_each_story_once(migrated: Settings,
     published = [NewsEvent.from_json(r.value) async for r in read_records(
         migrated.kafka_bootstrap, [NEWS_EVENTS.name]) if r.key == NEWS_DOMAIN.encode()]
     assert [e.event_id for e in published] == [result.events[0].event_id]  # dry run sent none
+
+
+@pytest.mark.stack
+async def test_ingest_command_keeps_the_good_lines_of_a_mixed_file(migrated: Settings,
+                                                                   tmp_path: Path) -> None:
+    source = tmp_path / "mixed.jsonl"
+    good = {"headline": "Zyxo Corp names a new CEO", "url": "https://wire.test/zyxo-ceo",
+            "published_at": "2025-06-12T08:00:00Z", "domain": NEWS_DOMAIN}
+    source.write_bytes(json.dumps(good).encode() + b"\n"
+                       + b"x" * (10 * 1024 * 1024) + b"\n"
+                       + '{"headline": "Café"}\n'.encode("latin-1")
+                       + b"[/x] not json\n")
+    dry = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "streams.cli", "news", "ingest", str(source), "--dry-run",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(dry.communicate(), timeout=60)
+    assert dry.returncode == 1, err.decode()
+    (printed,) = [json.loads(line) for line in out.decode().splitlines()]
+    assert (printed["domain"], printed["kind"]) == (NEWS_DOMAIN, "leadership")
+    assert err.decode().splitlines() == [
+        f"rejected {source}: line 2: longer than 65536 bytes (the limit per line)",
+        f"rejected {source}: line 3: not UTF-8 (byte 0xe9 at byte 18 of the line)",
+        f"rejected {source}: line 4: not JSON (Expecting value at column 2)",
+        "would publish 1 news events, rejected 3, 0 duplicate URLs dropped",
+    ]

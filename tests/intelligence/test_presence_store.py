@@ -17,8 +17,14 @@ import pytest
 from streams.config import Settings
 from streams.http import create_http_client
 from streams.postgres import create_pool
-from streams.validation.presence_store import PresenceScheduler, check_domains, today
-from streams.validation.web_presence import WebPresenceChecker, static_resolver
+from streams.safe_fetch import public_resolver, static_resolver
+from streams.validation.presence_store import (
+    PresenceScheduler,
+    check_domains,
+    load_presence,
+    today,
+)
+from streams.validation.web_presence import WebPresenceChecker
 from tests.intelligence.websites import Sites, serve_sites
 
 pytestmark = pytest.mark.stack
@@ -80,6 +86,25 @@ async def test_scheduler_checks_a_bounded_number_per_batch(
     assert len(sites.requests) == len(domains)
 
 
+async def test_a_refused_check_is_stored_with_its_reason(pool: asyncpg.Pool) -> None:
+    async def intranet(host: str, port: int) -> list[tuple[str, int]]:
+        return [("10.0.0.5", port)]
+
+    domain = _unique("intranet")
+    http = create_http_client(timeout_s=5)
+    try:
+        checker = WebPresenceChecker(http, resolver=public_resolver(resolver=intranet),
+                                     politeness_s=0.0)
+        (result,) = await check_domains(pool, checker, [domain])
+    finally:
+        await http.aclose()
+    row = await pool.fetchrow("SELECT status, error FROM web_presence WHERE domain = $1", domain)
+    assert (row["status"], row["error"]) == ("refused", (
+        f"https://{domain}/: refused: {domain} resolves to a non-public address 10.0.0.5 "
+        f"(private)"))
+    assert (await load_presence(pool, [domain], today()))[domain] == result
+
+
 @dataclass
 class Ran:
     returncode: int
@@ -116,7 +141,7 @@ async def test_cli_facts_load_and_presence_check(pool: asyncpg.Pool, sites: Site
     bad = tmp_path / "bad.csv"
     bad.write_text("domain,name\nnot a domain,X\n")
     refused = await _cli("facts", "load", str(bad))
-    assert refused.returncode == 2 and "bad.csv:2" in refused.stdout
+    assert refused.returncode == 2 and "bad.csv:2" in refused.stderr
 
     checked = await _cli("presence", "check", domain, "--json",
                    env={"DR_WEB_PRESENCE_HOSTS": json.dumps({"*": f"127.0.0.1:{sites.port}"}),

@@ -11,12 +11,8 @@ import httpx
 import pytest
 
 from streams.http import create_http_client
-from streams.validation.web_presence import (
-    ResolutionError,
-    WebPresenceChecker,
-    static_resolver,
-    system_resolver,
-)
+from streams.safe_fetch import ResolutionError, static_resolver, system_resolver
+from streams.validation.web_presence import WebPresenceChecker
 from tests.intelligence.websites import Sites, serve_sites
 
 

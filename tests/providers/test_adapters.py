@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from streams.config import ProviderConfig, ProviderKey
 from streams.http import create_http_client
 from streams.providers import (
+    SAMPLE_HEADER,
     AnthropicAdapter,
     AuthenticationFailed,
     Completion,
@@ -174,7 +175,7 @@ def google_error(code: int, status: str, message: str, details: list[Any] | None
 # -- request building ------------------------------------------------------------------------
 
 
-async def test_openai_request_is_chat_completions_with_bearer_and_seed() -> None:
+async def test_openai_request_is_chat_completions_with_bearer() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -187,26 +188,40 @@ async def test_openai_request_is_chat_completions_with_bearer_and_seed() -> None
     assert str(request.url) == "https://api.openai.com/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {SECRETS['openai']}"
     assert "x-api-key" not in request.headers
+    assert request.headers[SAMPLE_HEADER] == "3"
+    # A reasoning model: max_completion_tokens, no temperature, no seed, reasoning off.
     assert json.loads(request.content) == {
         "model": "the-model",
         "messages": [{"role": "user", "content": REQUEST.prompt}],
-        "max_tokens": 64,
-        "temperature": 0.2,
-        "seed": 3,
+        "max_completion_tokens": 64,
+        "reasoning_effort": "none",
     }
 
 
+MESSAGES = [{"role": "user", "content": REQUEST.prompt}]
+
+
+# Each provider's own parameter names (from its API reference), written out rather than read
+# from the catalog, so a change there has to be made twice on purpose.
 @pytest.mark.parametrize(
-    ("provider", "url"),
+    ("provider", "url", "body"),
     [
-        ("deepseek", "https://api.deepseek.com/chat/completions"),
-        ("together", "https://api.together.xyz/v1/chat/completions"),
-        ("xai", "https://api.x.ai/v1/chat/completions"),
-        ("perplexity", "https://api.perplexity.ai/chat/completions"),
-        ("mistral", "https://api.mistral.ai/v1/chat/completions"),
+        ("deepseek", "https://api.deepseek.com/chat/completions",
+         {"max_tokens": 64, "temperature": 0.2, "thinking": {"type": "disabled"}}),
+        ("together", "https://api.together.xyz/v1/chat/completions",
+         {"max_tokens": 64, "temperature": 0.2, "seed": 3}),
+        ("xai", "https://api.x.ai/v1/chat/completions",
+         {"max_completion_tokens": 64, "temperature": 0.2, "seed": 3,
+          "reasoning_effort": "none"}),
+        ("perplexity", "https://api.perplexity.ai/chat/completions",
+         {"max_tokens": 64, "temperature": 0.2}),
+        ("mistral", "https://api.mistral.ai/v1/chat/completions",
+         {"max_tokens": 64, "temperature": 0.2, "random_seed": 3}),
     ],
 )
-async def test_openai_compatibles_post_to_their_own_endpoint(provider: str, url: str) -> None:
+async def test_openai_compatibles_post_their_own_parameters(
+    provider: str, url: str, body: dict[str, Any]
+) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -217,6 +232,8 @@ async def test_openai_compatibles_post_to_their_own_endpoint(provider: str, url:
     assert str(seen[0].url) == url
     secret = key_for(provider).secret.get_secret_value()
     assert seen[0].headers["authorization"] == f"Bearer {secret}"
+    assert seen[0].headers[SAMPLE_HEADER] == "3"
+    assert json.loads(seen[0].content) == {"model": "the-model", "messages": MESSAGES, **body}
 
 
 async def test_anthropic_request_is_messages_with_api_key_and_version() -> None:
@@ -230,14 +247,14 @@ async def test_anthropic_request_is_messages_with_api_key_and_version() -> None:
     (request,) = seen
     assert str(request.url) == "https://api.anthropic.com/v1/messages"
     assert request.headers["x-api-key"] == SECRETS["anthropic"]
-    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert request.headers["anthropic-version"] == "2026-10-21"
     assert "authorization" not in request.headers
+    assert request.headers[SAMPLE_HEADER] == "3"
+    # No seed in Messages, and version 2026-10-21 takes no temperature.
     assert json.loads(request.content) == {
         "model": "the-model",
         "max_tokens": 64,
         "messages": [{"role": "user", "content": REQUEST.prompt}],
-        "temperature": 0.2,
-        "metadata": {"user_id": "sample-3"},
     }
 
 
@@ -248,10 +265,11 @@ async def test_gemini_request_is_generate_content_with_goog_api_key() -> None:
         seen.append(request)
         return json_response(200, gemini_success())
 
-    await complete("google", handler, replace(REQUEST, model="gemini-1.5-flash"))
+    await complete("google", handler, replace(REQUEST, model="gemini-3.5-flash-lite"))
     (request,) = seen
     assert str(request.url) == (
-        "https://generativelanguage.googleapis.com/v1beta/models/gemini-1.5-flash:generateContent"
+        "https://generativelanguage.googleapis.com/v1beta/models/"
+        "gemini-3.5-flash-lite:generateContent"
     )
     assert request.url.query == b""  # the key never goes into the URL
     assert request.headers["x-goog-api-key"] == SECRETS["google"]

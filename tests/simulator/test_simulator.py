@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from streams.prompts import PROMPT_SETS
+from streams.providers import SAMPLE_HEADER
 from streams.providers.catalog import PROVIDERS
 from streams.simulator import (
     AnswerEngine,
@@ -59,29 +60,49 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+# Each API's own seed field for its default model; seedless ones get the sample from the
+# adapters' header only.
+SEED_FIELD = {"openai": None, "together": "seed", "xai": "seed", "mistral": "random_seed",
+              "deepseek": None, "perplexity": None}
+
+
+def chat_body(provider: str, text: str, seed: int, max_tokens: int) -> dict[str, Any]:
+    """A request the provider's real API takes for its default model."""
+    body: dict[str, Any] = {"model": PROVIDERS[provider].model,
+                            "messages": [{"role": "user", "content": text}]}
+    if provider in ("openai", "xai"):  # reasoning models: no max_tokens, OpenAI's no temperature
+        body["max_completion_tokens"] = max_tokens
+    else:
+        body["max_tokens"] = max_tokens
+    if provider != "openai":
+        body["temperature"] = 0.7
+    if (field := SEED_FIELD[provider]) is not None:
+        body[field] = seed
+    return body
+
+
 async def openai_call(http: httpx.AsyncClient, sim: RunningSimulator, text: str, *,
                       provider: str = "openai", key: str | None = "sk-test", seed: int = 0,
                       max_tokens: int = 400) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
-    return await http.post(
-        f"{sim.base_urls()[provider]}/chat/completions", headers=headers,
-        json={"model": PROVIDERS[provider].model, "messages": [{"role": "user", "content": text}],
-              "max_tokens": max_tokens, "temperature": 0.7, "seed": seed})
+    headers = {SAMPLE_HEADER: str(seed)}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return await http.post(f"{sim.base_urls()[provider]}/chat/completions", headers=headers,
+                           json=chat_body(provider, text, seed, max_tokens))
 
 
 async def anthropic_call(http: httpx.AsyncClient, sim: RunningSimulator, text: str, *,
                          key: str | None = "ak-test", sample: int = 0,
-                         version: str | None = "2023-06-01") -> httpx.Response:
-    headers = {}
+                         version: str | None = "2026-10-21") -> httpx.Response:
+    headers = {SAMPLE_HEADER: str(sample)}
     if key is not None:
         headers["x-api-key"] = key
     if version is not None:
         headers["anthropic-version"] = version
     return await http.post(
         f"{sim.base_urls()['anthropic']}/v1/messages", headers=headers,
-        json={"model": PROVIDERS["anthropic"].model, "max_tokens": 400, "temperature": 0.7,
-              "messages": [{"role": "user", "content": text}],
-              "metadata": {"user_id": f"sample-{sample}"}})
+        json={"model": PROVIDERS["anthropic"].model, "max_tokens": 400,
+              "messages": [{"role": "user", "content": text}]})
 
 
 async def gemini_call(http: httpx.AsyncClient, sim: RunningSimulator, text: str, *,
@@ -185,11 +206,12 @@ async def test_max_tokens_truncates(sim: RunningSimulator, client: httpx.AsyncCl
 
 
 async def test_model_version_override(sim: RunningSimulator, client: httpx.AsyncClient) -> None:
+    model = PROVIDERS["openai"].model
     before = (await openai_call(client, sim, prompt("describe"))).json()["model"]
-    assert before == "gpt-4o-mini-2024-07-18"
-    await admin(client, sim, {"model_version_overrides": {"openai": "gpt-4o-mini-2099-01-01"}})
+    assert before == f"{model}-2024-07-18"
+    await admin(client, sim, {"model_version_overrides": {"openai": f"{model}-2099-01-01"}})
     after = (await openai_call(client, sim, prompt("describe"))).json()["model"]
-    assert after == "gpt-4o-mini-2099-01-01"
+    assert after == f"{model}-2099-01-01"
 
 
 # ---- answers and truth --------------------------------------------------------------------
