@@ -38,8 +38,10 @@ async def publish(settings: Settings, entries: list[DomainEntry], run_id: uuid.U
 async def call_requests(settings: Settings, run_id: uuid.UUID) -> int:
     """Call requests of the run on provider.calls (records the topic holds now)."""
     needle = str(run_id).encode()
-    return sum(1 async for record in read_records(settings.kafka_bootstrap, [PROVIDER_CALLS.name])
-               if record.value and needle in record.value)
+    found = [record async for record in read_records(settings.kafka_bootstrap,
+                                                       [PROVIDER_CALLS.name])
+             if record.value and needle in record.value]
+    return len(found)
 
 
 async def sim_stats(simulator: Any) -> dict[str, Any]:
