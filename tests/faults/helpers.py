@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import uuid
@@ -54,12 +56,31 @@ async def paid_by_identity(simulator: Any) -> dict[str, int]:
                 for identity, count in response.json()["calls_by_identity"].items()}
 
 
-async def extra_paid(simulator: Any, since: dict[str, int]) -> int:
-    """Payments beyond one per call identity since the snapshot ``since``: the simulator's own
-    count, independent of the system's bookkeeping. Tests share sample brands, so an identity
-    paid by an earlier test counts from its count at the snapshot."""
+async def run_identities(dsn: str, run_id: uuid.UUID) -> set[str]:
+    """The simulator's identities of the run's calls (its own formula: provider, model, prompt
+    and sample), so that leftovers of other tests paid meanwhile are not counted."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT provider, model, request::text AS request FROM calls WHERE run_id = $1",
+            run_id)
+    finally:
+        await connection.close()
+    identities = set()
+    for row in rows:
+        request = json.loads(row["request"])
+        identities.add(hashlib.sha256("\x1f".join(
+            (row["provider"], row["model"], request["prompt"], str(request["sample"]))
+        ).encode()).hexdigest()[:16])
+    return identities
+
+
+async def extra_paid(simulator: Any, since: dict[str, int], only: set[str]) -> int:
+    """Payments beyond one per call identity of ``only`` since the snapshot ``since``: the
+    simulator's own count, independent of the system's bookkeeping. Tests share sample brands,
+    so an identity paid by an earlier test counts from its count at the snapshot."""
     now = await paid_by_identity(simulator)
-    return sum(max(0, count - since.get(identity, 0) - 1) for identity, count in now.items())
+    return sum(max(0, now.get(identity, 0) - since.get(identity, 0) - 1) for identity in only)
 
 
 async def in_flight(dsn: str, run_id: uuid.UUID) -> set[uuid.UUID]:

@@ -18,6 +18,7 @@ from tests.faults.helpers import (
     in_flight,
     kill_service,
     paid_by_identity,
+    run_identities,
     run_row,
 )
 from tests.groups import brand_entries, publish_domains, running_groups
@@ -79,6 +80,6 @@ async def test_run_completes_after_broker_restart(
     assert row["succeeded_calls"] == CALLS
     # Answers still on the (memory-only) broker when it died were paid and are lost with it:
     # those calls are paid again; nothing else is.
-    second_paid = await extra_paid(simulator, ledger)
+    second_paid = await extra_paid(simulator, ledger, await run_identities(dsn, run_id))
     assert 0 <= second_paid <= len(exposed), (
         f"{second_paid} second paid calls, {len(exposed)} exposed to the restart")
