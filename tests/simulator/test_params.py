@@ -19,21 +19,12 @@ from google.genai import types as genai_types
 
 from streams.prompts import PROMPT_SETS
 from streams.providers import PROVIDERS, SAMPLE_HEADER
-from streams.simulator import ACCEPTED, RunningSimulator, SimulatorConfig, start_simulator
+from streams.simulator import ACCEPTED, RunningSimulator
 
 # A prompt of the default set, so the simulator's answers depend on the sample.
 TEXT = PROMPT_SETS["default"][0].render(domain="nike.com", name="Nike")
 MESSAGES = [{"role": "user", "content": TEXT}]
 OPENAI_SHAPED = ["openai", "deepseek", "together", "xai", "perplexity"]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def sim() -> AsyncIterator[RunningSimulator]:
-    running = await start_simulator(SimulatorConfig(port=0))
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 @pytest_asyncio.fixture

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
-import pytest_asyncio
 from anthropic.types import Message, message_create_params
 from google import genai
 from google.genai import types as genai_types
@@ -35,7 +33,7 @@ from streams.config import ProviderConfig, ProviderKey
 from streams.http import create_http_client
 from streams.prompts import PROMPT_SETS
 from streams.providers import PROVIDERS, CompletionRequest, ProviderError, adapter_for
-from streams.simulator import ACCEPTED, RunningSimulator, SimulatorConfig, start_simulator
+from streams.simulator import ACCEPTED, RunningSimulator
 from streams.simulator.params import GEMINI_GENERATION_CONFIG
 
 OPENAI_PARAMS = set(completion_create_params.CompletionCreateParamsNonStreaming.__optional_keys__
@@ -66,15 +64,6 @@ def leftovers(model: BaseModel, path: str = "") -> list[str]:
                 suffix = f"[{index}]" if isinstance(value, list) else ""
                 found += leftovers(item, f"{path}{name}{suffix}.")
     return found
-
-
-@pytest_asyncio.fixture(scope="module")
-async def sim() -> AsyncIterator[RunningSimulator]:
-    running = await start_simulator(SimulatorConfig(port=0))
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 def config_for(provider: str, sim: RunningSimulator | None = None) -> ProviderConfig:

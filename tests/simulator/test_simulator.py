@@ -20,11 +20,9 @@ from streams.providers.catalog import PROVIDERS
 from streams.simulator import (
     AnswerEngine,
     RunningSimulator,
-    SimulatorConfig,
     default_brands,
     fingerprint,
     load_brands,
-    start_simulator,
     true_rates,
 )
 from streams.simulator.server import go_duration
@@ -36,15 +34,6 @@ UNKNOWN_PREFIX = "I don't have any reliable information about"
 
 def prompt(kind: str, domain: str = "apple.com", name: str = "Apple") -> str:
     return PROMPTS[kind].render(domain=domain, name=name)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def sim() -> AsyncIterator[RunningSimulator]:
-    running = await start_simulator(SimulatorConfig(port=0))
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture(autouse=True)
