@@ -149,7 +149,7 @@ class ProviderCaller:
         breaker = self.breakers[request.provider]
         completion_request = CompletionRequest(
             model=request.model, prompt=request.prompt, sample=request.sample,
-            max_tokens=self._settings.max_output_tokens,
+            max_tokens=self._settings.max_output_tokens, run_id=str(request.run_id),
         )
         tokens = estimate_tokens(request.prompt, self._settings.max_output_tokens)
         span = trace.get_current_span()

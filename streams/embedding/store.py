@@ -2,8 +2,10 @@
 
 Drift is the cosine distance to the answer of the same domain × provider × prompt × sample in
 the latest earlier run (by ``runs.created_at``, not by arrival), embedded by the same model.
-Samples are matched by index because the index is the call's seed: an unchanged model given the
-same seed and prompt tends to answer the same, so drift near 0 means "nothing moved"."""
+Samples are matched by index because the index is the call's seed where the API takes one. Seeds
+are best-effort and most APIs have none, so even an unchanged model drifts a little from run to
+run: a single drift says little; whether it moved is judged against the drift of earlier runs
+(the scoring group's change flags, the correlation group's before/after test)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ Failures are always :class:`ProviderError` subclasses; ``exc.retryable`` says wh
 
 from streams.providers.anthropic import AnthropicAdapter
 from streams.providers.base import (
+    RUN_HEADER,
     SAMPLE_HEADER,
     Completion,
     CompletionRequest,
@@ -42,6 +43,7 @@ from streams.providers.ratelimit_headers import (
 
 __all__ = [
     "PROVIDERS",
+    "RUN_HEADER",
     "SAMPLE_HEADER",
     "AnthropicAdapter",
     "AuthenticationFailed",

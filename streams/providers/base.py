@@ -27,6 +27,9 @@ FinishReason = Literal["stop", "length", "content_filter", "other"]
 # simulator reads the sample from it where the API has no seed field, so the samples of a
 # seedless provider stay distinct (and countable) there as they are in production.
 SAMPLE_HEADER = "x-domain-runner-sample"
+# And the run it belongs to, which the simulator salts its draws with so a repeated run is a
+# fresh draw (as a real model's is); real APIs ignore it too.
+RUN_HEADER = "x-domain-runner-run"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class CompletionRequest:
     sample: int
     max_tokens: int
     temperature: float = 0.7
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ class HTTPProviderAdapter(ABC):
             response = await client.post(
                 self._url(request),
                 headers={**self._headers(key.secret.get_secret_value()),
-                         SAMPLE_HEADER: str(request.sample)},
+                         SAMPLE_HEADER: str(request.sample), RUN_HEADER: request.run_id},
                 json=self._body(request),
             )
         except httpx.TimeoutException as exc:

@@ -1,7 +1,10 @@
 """Deterministic answers with a controlled "truth": how often a model knows a brand and how
-often each stated fact is wrong. Everything is a pure function of (model, prompt, sample), so a
-repeated call gives the same text and rates measured over many samples converge to the
-configured ones (see ``true_rates``)."""
+often each stated fact is wrong. Everything is a pure function of (model, prompt, sample, salt),
+so a repeated call gives the same text and rates measured over many samples converge to the
+configured ones (see ``true_rates``). The salt is the run the call belongs to: a repeated run is
+a fresh draw from the same truth, as a real model's answers are from one run to the next (its
+seeds are best-effort, and most APIs have none), so "nothing changed" is tested against noise
+rather than against a copy."""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from streams.prompts import PROMPT_SETS, Prompt
 from streams.simulator.brands import Brand
 
 KINDS = ("describe", "facts", "recommend")
+# What every draw of one answer is keyed by: the sample index, salted with the run where known.
+Draw = int | str
 
 DEFAULT_KNOWLEDGE_RATE = 0.85
 DEFAULT_FACT_ERROR_RATE = 0.10
@@ -262,12 +267,13 @@ class AnswerEngine:
 
     def answer(self, *, model: str, prompt: str, sample: int, knowledge_rate: float,
                fact_error_rate: float, addendum: str | None = None,
-               restyle: bool = False) -> Answer:
+               restyle: bool = False, salt: str = "") -> Answer:
         """The answer ``model`` gives to ``prompt`` for ``sample``.
 
         ``addendum`` (a news effect) ends every description of a known brand; ``restyle`` (a
         switched model version) rephrases every answer, as a new model version would."""
-        answer = self._answer(model=model, prompt=prompt, sample=sample,
+        draw: Draw = f"{salt}/{sample}" if salt else sample
+        answer = self._answer(model=model, prompt=prompt, sample=draw,
                               knowledge_rate=knowledge_rate, fact_error_rate=fact_error_rate,
                               addendum=addendum)
         if not restyle or answer.kind is None:
@@ -275,7 +281,7 @@ class AnswerEngine:
         return Answer(_restyle(answer.text, answer.kind, model), answer.kind, answer.domain,
                       answer.known)
 
-    def _answer(self, *, model: str, prompt: str, sample: int, knowledge_rate: float,
+    def _answer(self, *, model: str, prompt: str, sample: Draw, knowledge_rate: float,
                 fact_error_rate: float, addendum: str | None) -> Answer:
         kind = self.find_kind(prompt)
         token, brand = self.find_domain(prompt)
@@ -300,11 +306,11 @@ class AnswerEngine:
         return Answer(text, kind, brand.domain, known)
 
     @staticmethod
-    def knows(model: str, domain: str, sample: int, knowledge_rate: float) -> bool:
+    def knows(model: str, domain: str, sample: Draw, knowledge_rate: float) -> bool:
         """Whether this sample of ``model`` knows the brand (independent per sample)."""
         return unit_hash("know", model, domain, sample) < knowledge_rate
 
-    def stated_facts(self, brand: Brand, model: str, sample: int,
+    def stated_facts(self, brand: Brand, model: str, sample: Draw,
                      fact_error_rate: float) -> StatedFacts:
         """The facts stated by one sample; each is independently wrong with the given rate."""
 
@@ -348,7 +354,7 @@ class AnswerEngine:
         }, ensure_ascii=False)
 
     @staticmethod
-    def _describe(brand: Brand, model: str, sample: int, stated: StatedFacts) -> str:
+    def _describe(brand: Brand, model: str, sample: Draw, stated: StatedFacts) -> str:
         style = unit_hash("style", model, brand.domain, sample)
         # Sometimes only an alias names the brand, as real models do.
         by_alias = bool(brand.aliases) and style < 0.2
@@ -365,7 +371,7 @@ class AnswerEngine:
                          .format(**fields))
         return " ".join(sentences)
 
-    def _recommend(self, brand: Brand, model: str, sample: int, known: bool) -> str:
+    def _recommend(self, brand: Brand, model: str, sample: Draw, known: bool) -> str:
         peers = sorted((b for b in self._by_industry[brand.industry] if b is not brand),
                        key=lambda b: unit_hash("rank", model, brand.domain, sample, b.domain))
         names = [b.name for b in peers[: 4 if known else 5]]

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from streams.providers.base import RUN_HEADER
 from streams.providers.catalog import PROVIDERS, Wire
 from streams.simulator.answers import (
     DEFAULT_FACT_ERROR_RATE,
@@ -219,13 +220,16 @@ class _ApiError(Exception):
 class _Call:
     """One parsed provider request."""
 
-    __slots__ = ("max_tokens", "model", "prompt", "sample")
+    __slots__ = ("max_tokens", "model", "prompt", "salt", "sample")
 
-    def __init__(self, model: str, prompt: str, sample: int, max_tokens: int | None) -> None:
+    def __init__(self, model: str, prompt: str, sample: int, max_tokens: int | None,
+                 request: web.Request) -> None:
         self.model = model
         self.prompt = prompt
         self.sample = sample
         self.max_tokens = max_tokens
+        # The run the call belongs to salts the draws; bounded, as any header from outside.
+        self.salt = request.headers.get(RUN_HEADER, "")[:64]
 
 
 # ---- wire formats -------------------------------------------------------------------------
@@ -266,12 +270,12 @@ def _messages_prompt(body: JSON) -> str:
 def _parse_openai(provider: str, body: JSON, request: web.Request) -> _Call:
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     return _Call(_model(body), _messages_prompt(body), sample_of(provider, body, request.headers),
-                 _int_or_none(max_tokens, "max_tokens"))
+                 _int_or_none(max_tokens, "max_tokens"), request)
 
 
 def _parse_anthropic(provider: str, body: JSON, request: web.Request) -> _Call:
     return _Call(_model(body), _messages_prompt(body), sample_of(provider, body, request.headers),
-                 _int_or_none(body.get("max_tokens"), "max_tokens"))
+                 _int_or_none(body.get("max_tokens"), "max_tokens"), request)
 
 
 def _parse_gemini(provider: str, body: JSON, request: web.Request) -> _Call:
@@ -285,7 +289,7 @@ def _parse_gemini(provider: str, body: JSON, request: web.Request) -> _Call:
     config = body.get("generationConfig", body.get("generation_config")) or {}
     max_tokens = config.get("maxOutputTokens", config.get("max_output_tokens"))
     return _Call(model, prompt, sample_of(provider, body, request.headers),
-                 _int_or_none(max_tokens, "maxOutputTokens"))
+                 _int_or_none(max_tokens, "maxOutputTokens"), request)
 
 
 def _key(wire: Wire, request: web.Request) -> str:
@@ -565,7 +569,8 @@ class _ProviderHandler:
                                      knowledge_rate=knowledge_rate,
                                      fact_error_rate=fact_error_rate,
                                      addendum=config.news_addendum(provider, domain, now),
-                                     restyle=config.version_overridden(provider, call.model))
+                                     restyle=config.version_overridden(provider, call.model),
+                                     salt=call.salt)
         text, cut = truncate(answer.text, call.max_tokens)
         state.calls_by_identity[identity] = state.calls_by_identity.get(identity, 0) + 1
         state.record(provider, key_fp, 200)
