@@ -3,12 +3,17 @@ intelligence tests: every group in this process, the simulator as the providers.
 
 - run A: 10 brands × 8 providers × 3 prompts × k = 10, with per-brand knowledge and fact-error
   rates set in the simulator (the truth scores are checked against);
-- run B: the same again, nothing changed (drift must be ~0);
+- run B: the same again, nothing changed: a fresh draw from the same truth (the simulator salts
+  its draws with the run), so anything flagged is a false flag, and false flags must come at
+  about the test's α over the many cells, no more;
 - then, at time T: a news effect on brand X (knowledge drops, descriptions turn negative), news
-  events published for X and for brand Y (nothing changes for Y), and one provider switches model
-  version (every answer of it rephrased);
-- run C: the same brands again. Correlation must call X an effect, Y no effect, and the switched
-  provider a model version change."""
+  events published for X and for every other brand (nothing changes for them), and one provider
+  switches model version (every answer of it rephrased);
+- run C: the same brands again. Correlation must call X an effect, the others no effect (up to
+  α), and the switched provider a model version change.
+
+Run ids are fixed, so each session draws the same answers: the statistical assertions are
+deterministic, and a change of the code, not the luck of a draw, is what makes them fail."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from typing import Any
 import asyncpg
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
+from scipy.stats import binom
 
 from contracts import (
     BRAND_SCORES,
@@ -74,7 +80,8 @@ class Scenario:
     started_at: datetime  # before anything of run A was published
     published_at: datetime
     news_event: uuid.UUID
-    quiet_event: uuid.UUID
+    quiet_event: uuid.UUID  # QUIET_BRAND's
+    quiet_events: dict[str, uuid.UUID]  # every brand but NEWS_BRAND -> its event
     # (domain, provider) -> (knowledge rate, fact-error rate) in run A.
     truth: dict[tuple[str, str], tuple[float, float]]
 
@@ -126,27 +133,28 @@ async def caught_up(bootstrap: str, group: str, topics: list[str], *, timeout_s:
         await admin.close()
 
 
-async def _publish_news(settings: Settings, published_at: datetime) -> tuple[uuid.UUID, ...]:
+async def _publish_news(settings: Settings, published_at: datetime) -> dict[str, uuid.UUID]:
+    """An event per brand: a scandal for NEWS_BRAND, news that changes nothing for the rest."""
+    headlines = {domain: (f"{domain} names a new chief financial officer", "leadership")
+                 for domain in DOMAINS}
+    headlines[NEWS_BRAND] = ("Starbucks hit by a data scandal and heavy fines", "scandal")
     events = [
         NewsEvent(event_id=news_event_id(f"https://news.test/{domain}/{published_at.timestamp()}"),
                   domain=domain, headline=headline,
                   url=f"https://news.test/{domain}/{published_at.timestamp()}",
                   source="test wire", published_at=published_at, kind=kind,
                   ingested_at=datetime.now(UTC))
-        for domain, headline, kind in (
-            (NEWS_BRAND, "Starbucks hit by a data scandal and heavy fines", "scandal"),
-            (QUIET_BRAND, "PayPal names a new chief financial officer", "leadership"),
-        )
+        for domain, (headline, kind) in headlines.items()
     ]
     broker = create_broker(settings)
     async with broker:
         await broker.connect()
         await publish_events(broker, events)
-    return tuple(e.event_id for e in events)
+    return {e.domain: e.event_id for e in events}
 
 
-async def _run(settings: Settings, pool: asyncpg.Pool) -> uuid.UUID:
-    run_id = uuid.uuid4()
+async def _run(settings: Settings, pool: asyncpg.Pool, name: str) -> uuid.UUID:
+    run_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://domain-runner.test/scenario/{name}")
     started = time.monotonic()
     await publish_domains(settings, _entries(), run_id, samples=SAMPLES)
     await _scored(pool, run_id, len(settings.providers))
@@ -168,8 +176,8 @@ async def _play(migrated: Settings, simulator: Any) -> Scenario:
                  for d in DOMAINS for p in settings.providers}
         started_at = datetime.now(UTC)
         async with running_groups(GROUPS, settings):
-            run_a = await _run(settings, pool)
-            run_b = await _run(settings, pool)
+            run_a = await _run(settings, pool, "A")
+            run_b = await _run(settings, pool, "B")
             await asyncio.sleep(0.01)  # T strictly after run B was created
             published_at = datetime.now(UTC)
             await _configure(simulator.url, {
@@ -177,8 +185,8 @@ async def _play(migrated: Settings, simulator: Any) -> Scenario:
                                   "knowledge_rate": 0.3, "sentiment": "negative"}],
                 "model_version_overrides": {SWITCHED: NEW_VERSION},
             })
-            news_event, quiet_event = await _publish_news(settings, published_at)
-            run_c = await _run(settings, pool)
+            events = await _publish_news(settings, published_at)
+            run_c = await _run(settings, pool, "C")
             # Each stage commits only after what it published is acknowledged, so once each
             # has caught up, in order, correlation has seen every score.
             bootstrap = settings.kafka_bootstrap
@@ -191,8 +199,10 @@ async def _play(migrated: Settings, simulator: Any) -> Scenario:
                 await caught_up(bootstrap, group, topics, timeout_s=120)
         return Scenario(settings=settings, dsn=dsn, runs=(run_a, run_b, run_c),
                         started_at=started_at,
-                        published_at=published_at, news_event=news_event,
-                        quiet_event=quiet_event, truth=truth)
+                        published_at=published_at, news_event=events[NEWS_BRAND],
+                        quiet_event=events[QUIET_BRAND],
+                        quiet_events={d: e for d, e in events.items() if d != NEWS_BRAND},
+                        truth=truth)
     finally:
         await _configure(simulator.url, RESTORE_PATCH)
         await pool.close()
@@ -205,3 +215,13 @@ async def scenario(migrated: Settings, simulator: Any) -> Scenario:
         if _done is None:
             _done = await _play(migrated, simulator)
         return _done
+
+
+ALPHA = 0.05  # the level the product documents; written here, not imported from the code
+
+
+def false_flag_bound(tests: int, alpha: float = ALPHA) -> int:
+    """The most false flags that ``tests`` tests at level ``alpha`` give, by the binomial
+    distribution, all but once in a thousand draws. A rule that flags more when nothing changed
+    is more sensitive than its α says (for instance a z-test run at α = 0.2)."""
+    return int(binom.ppf(0.999, tests, alpha))
