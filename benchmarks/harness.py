@@ -23,11 +23,11 @@ from typing import Any
 
 from producers.domain_file import DomainEntry
 from producers.domains import publish_run
-from streams import stack
 from streams.config import PROJECT_ROOT, Settings
-from streams.kafka import create_broker, create_topics
-from streams.migrate import migrate
+from streams.devstack import stack
+from streams.kafka.broker import create_broker, create_topics
 from streams.providers.catalog import PROVIDERS
+from streams.runtime.migrate import migrate
 from streams.simulator import load_brands
 
 READY_TIMEOUT_S = 90.0

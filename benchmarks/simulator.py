@@ -20,7 +20,7 @@ import aiohttp
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from streams.prompts import PROMPT_SETS
+from streams.runs.prompts import PROMPT_SETS
 from streams.simulator import SimulatorConfig, default_brands, start_simulator
 
 

@@ -10,15 +10,15 @@ from typing import Any
 from faststream.kafka import KafkaMessage
 
 from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW, DomainRequested, RawResponse
-from streams.dead_letters import DeadLetters
-from streams.durable import until_stored
-from streams.kafka import batch_subscriber_options
-from streams.planning import PlanningError, plan_calls, resolve_request
-from streams.reconciler import reconcile_forever
-from streams.records import Envelope, decode_batch
-from streams.resources import Resources
-from streams.run_store import record_plan, record_responses
-from streams.tracing import batch_spans, record_span
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import Envelope, decode_batch
+from streams.runs.planning import PlanningError, plan_calls, resolve_request
+from streams.runs.reconciler import reconcile_forever
+from streams.runs.store import record_plan, record_responses
+from streams.runtime.durable import until_stored
+from streams.runtime.resources import Resources
+from streams.runtime.tracing import batch_spans, record_span
 
 GROUP = "capture"
 logger = logging.getLogger(__name__)

@@ -33,11 +33,11 @@ from streams.correlation.store import (
     unchanged,
     upsert_correlations,
 )
-from streams.dead_letters import DeadLetters
-from streams.kafka import batch_subscriber_options
-from streams.records import decode_batch
-from streams.resources import Resources
-from streams.tracing import record_span
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import decode_batch
+from streams.runtime.resources import Resources
+from streams.runtime.tracing import record_span
 
 GROUP = "correlation"
 

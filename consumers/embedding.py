@@ -10,13 +10,13 @@ from typing import Any
 from faststream.kafka import KafkaMessage
 
 from contracts import RESPONSES_EMBEDDED, RESPONSES_RAW, RawResponse, ResponseEmbedded
-from streams.dead_letters import DeadLetters
 from streams.embedding.embedder import EmbeddingRejected, create_embedder
 from streams.embedding.store import store_embeddings
-from streams.kafka import batch_subscriber_options
-from streams.records import Envelope, decode_batch
-from streams.resources import Resources
-from streams.tracing import record_span
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import Envelope, decode_batch
+from streams.runtime.resources import Resources
+from streams.runtime.tracing import record_span
 
 GROUP = "embedding"
 

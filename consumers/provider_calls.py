@@ -9,23 +9,23 @@ from typing import Any
 from faststream.kafka import KafkaMessage
 
 from contracts import PROVIDER_CALLS, RESPONSES_RAW, ProviderCallRequested, RawResponse
-from streams.budget import RunBudget
-from streams.dead_letter_admin import REDRIVE_HEADER
-from streams.dead_letters import DeadLetters
-from streams.durable import until_stored
-from streams.kafka import batch_subscriber_options
+from streams.calls.caller import ProviderCaller, Unsent
+from streams.calls.cost_cap import RunBudget
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import Envelope, decode_batch
 from streams.limiter import create_limiter
-from streams.provider_caller import ProviderCaller, Unsent
-from streams.records import Envelope, decode_batch
-from streams.resources import Resources
-from streams.run_store import (
+from streams.ops.redrive import REDRIVE_HEADER
+from streams.runs.store import (
     claim_call,
     keep_claimed,
     mark_answered,
     mark_dead_lettered,
     schedule_retry,
 )
-from streams.tracing import record_span
+from streams.runtime.durable import until_stored
+from streams.runtime.resources import Resources
+from streams.runtime.tracing import record_span
 
 GROUP = "provider-calls"
 

@@ -18,11 +18,12 @@ from faststream.kafka import KafkaMessage
 from opentelemetry import trace
 
 from contracts import RESPONSES_RAW, RESPONSES_VALIDATED, RawResponse
-from streams.dead_letters import DeadLetters
-from streams.kafka import batch_subscriber_options
-from streams.records import Envelope, decode_batch
-from streams.resources import Resources
-from streams.tracing import batch_spans
+from streams.errors import DomainRunnerError
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import Envelope, decode_batch
+from streams.runtime.resources import Resources
+from streams.runtime.tracing import batch_spans
 from streams.validation.facts import fetch_facts
 from streams.validation.mentions import BrandNames
 from streams.validation.presence_store import PresenceScheduler
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 _POLL_S = 0.1
 
 
-class AnswerNotStored(RuntimeError):
+class AnswerNotStored(DomainRunnerError, RuntimeError):
     """Capture has not stored a response yet: the batch is redelivered and tried again."""
 
 

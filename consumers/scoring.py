@@ -21,13 +21,13 @@ from contracts import (
     ResponseEmbedded,
     ResponseValidated,
 )
-from streams.dead_letters import DeadLetters
-from streams.kafka import batch_subscriber_options
-from streams.records import Envelope, decode_batch
-from streams.resources import Resources
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import Envelope, decode_batch
+from streams.runtime.resources import Resources
+from streams.runtime.tracing import record_span
 from streams.scoring.score import score_domain
 from streams.scoring.store import load_domain_run, neighbour_complete_run, upsert_scores
-from streams.tracing import record_span
 
 GROUP = "scoring"
 

@@ -6,6 +6,7 @@ from contracts.correlations import CorrelationFound, Verdict, WindowSummary
 from contracts.domain_name import InvalidDomain, normalize_domain
 from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
+from contracts.errors import DomainRunnerError
 from contracts.news import NEWS_KINDS, NewsEvent, NewsKind, news_event_id
 from contracts.responses import RawResponse
 from contracts.scores import ALL_PROVIDERS, BrandScore, Metric, MetricChange
@@ -39,6 +40,7 @@ __all__ = [
     "BrandScore",
     "CorrelationFound",
     "DomainRequested",
+    "DomainRunnerError",
     "FactCheck",
     "InvalidDomain",
     "Message",

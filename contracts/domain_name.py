@@ -8,10 +8,12 @@ from urllib.parse import urlsplit
 
 import idna
 
+from contracts.errors import DomainRunnerError
+
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
-class InvalidDomain(ValueError):
+class InvalidDomain(DomainRunnerError, ValueError):
     """The input cannot be a registrable domain name; ``reason`` says why."""
 
     def __init__(self, raw: str, reason: str) -> None:

@@ -1,1 +1,22 @@
-"""What puts work into the system: domain files (CLI) and, later, news feeds."""
+"""What puts work into the system: domain files and news (files and feeds), from the CLI."""
+
+from __future__ import annotations
+
+from producers.domain_file import DomainEntry, parse_domains
+from producers.domains import publish_run
+from producers.news import ingest, publish_events, to_events
+from producers.news_feed import parse_news, read_news
+from producers.news_match import BrandMatcher, KnownBrand
+
+__all__ = [
+    "BrandMatcher",
+    "DomainEntry",
+    "KnownBrand",
+    "ingest",
+    "parse_domains",
+    "parse_news",
+    "publish_events",
+    "publish_run",
+    "read_news",
+    "to_events",
+]

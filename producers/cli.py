@@ -13,9 +13,9 @@ from rich.progress import Progress
 from producers.domain_file import DomainFile, read_domains
 from producers.domains import publish_run
 from streams.config import get_settings
-from streams.kafka import create_broker
-from streams.text_input import InputError, open_input
-from streams.tracing import configure_tracing
+from streams.inputs.text_input import InputError, open_input
+from streams.kafka.broker import create_broker
+from streams.runtime.tracing import configure_tracing
 
 PROGRESS_FROM = 1000
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from contracts.domain_name import InvalidDomain, normalize_domain
 from contracts.domains import DomainRequested
-from streams.text_input import read_lines
+from streams.inputs.text_input import read_lines
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind
 
 from contracts import DOMAINS_REQUESTED, DomainRequested
 from producers.domain_file import DomainEntry
-from streams.tracing import record_span
+from streams.runtime.tracing import record_span
 
 CONFIRM_EVERY = 500
 

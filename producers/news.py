@@ -25,12 +25,12 @@ from producers.news_feed import (
 from producers.news_kinds import classify
 from producers.news_match import BrandMatcher, known_brands
 from streams.config import Settings
-from streams.http import create_http_client
-from streams.kafka import create_broker
-from streams.postgres import create_pool
-from streams.safe_fetch import FetchError, SafeFetcher, public_resolver
-from streams.text_input import InputError, open_input
-from streams.tracing import configure_tracing, record_span
+from streams.inputs.safe_fetch import FetchError, SafeFetcher, public_resolver
+from streams.inputs.text_input import InputError, open_input
+from streams.kafka.broker import create_broker
+from streams.runtime.http import create_http_client
+from streams.runtime.postgres import create_pool
+from streams.runtime.tracing import configure_tracing, record_span
 
 FETCH_TIMEOUT_S = 30.0
 _ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import feedparser
 
 from contracts import NEWS_KINDS, NewsKind
-from streams.text_input import InputError, Line, read_lines
+from streams.inputs.text_input import InputError, Line, read_lines
 
 # A headline is a sentence; 500 characters allows the longest while refusing a pasted article.
 MAX_HEADLINE_CHARS = 500

@@ -4,9 +4,7 @@ local stack's env file. Provider keys use the providers' own names (``OPENAI_API
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -14,54 +12,12 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streams.providers.catalog import PROVIDERS, ProviderSpec
+from streams.providers.catalog import PROVIDERS
+from streams.providers.types import ProviderConfig, ProviderKey
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = Path(os.environ.get("DR_STACK_DIR", PROJECT_ROOT / ".stack"))
 STACK_ENV_FILE = STACK_DIR / "stack.env"
-
-
-@dataclass(frozen=True)
-class ProviderKey:
-    """One API key of one provider; ``fingerprint`` is safe to log, ``secret`` is not."""
-
-    provider: str
-    index: int
-    secret: SecretStr
-    # Per-key limits (``<PROVIDER>_RPM_<n>``/``_TPM_<n>``); None: the provider's.
-    rpm: int | None = None
-    tpm: int | None = None
-
-    @property
-    def fingerprint(self) -> str:
-        digest = hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:8]
-        return f"{self.provider}#{self.index}:{digest}"
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """A provider as this deployment uses it: endpoint, model, keys, prices and limits."""
-
-    spec: ProviderSpec
-    base_url: str
-    model: str
-    keys: tuple[ProviderKey, ...]
-    input_price_per_mtok: float
-    output_price_per_mtok: float
-    rpm: int
-    tpm: int
-    # Bucket capacities (``<PROVIDER>_BURST``, ``_TOKEN_BURST``); None: ``DR_LIMITER_BURST_S``
-    # seconds' worth of the rate.
-    burst: int | None = None
-    token_burst: int | None = None
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_price_per_mtok
-                + output_tokens * self.output_price_per_mtok) / 1_000_000
 
 
 def _env(name: str) -> str | None:

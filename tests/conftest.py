@@ -45,8 +45,8 @@ def stack_env() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 async def migrated(stack_env: dict[str, str]) -> Settings:
-    from streams.kafka import create_topics
-    from streams.migrate import migrate
+    from streams.kafka.broker import create_topics
+    from streams.runtime.migrate import migrate
 
     settings = Settings()
     await migrate(settings.postgres_dsn.get_secret_value())

@@ -9,18 +9,19 @@ from contextlib import asynccontextmanager
 
 from aiokafka.structs import RecordMetadata
 
+from consumers import select_groups
 from producers.domain_file import DomainEntry
 from producers.domains import publish_run
 from streams.config import Settings
-from streams.kafka import create_broker
-from streams.runner import run_groups
+from streams.kafka.broker import create_broker
+from streams.runtime.runner import run_groups
 from streams.simulator import load_brands
 
 
 @asynccontextmanager
 async def running_groups(groups: list[str], settings: Settings) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_groups(groups, settings, stop))
+    task = asyncio.create_task(run_groups(select_groups(groups), settings, stop))
     try:
         yield
     finally:

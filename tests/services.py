@@ -52,7 +52,7 @@ def _from_testcontainers() -> Iterator[dict[str, str]]:
 
 @contextmanager
 def _from_local_stack(stack_dir: Path) -> Iterator[dict[str, str]]:
-    from streams import stack
+    from streams.devstack import stack
 
     stack.stack_up(with_simulator=False, stack_dir=stack_dir)
     try:

@@ -1,6 +1,6 @@
 """infra/kafka-compose.yml describes the production-like stack (it cannot run here: no Docker).
 
-The consumer-group services are derived from the runner's registry (``streams.runner.GROUPS``):
+The consumer-group services are derived from the runner's registry (``consumers.GROUPS``):
 a group added there without a service fails here, as a missing reality-validation service once
 left production without a single score."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.runner import GROUPS
+from consumers import GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "infra" / "kafka-compose.yml"

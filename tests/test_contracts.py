@@ -11,8 +11,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from contracts import DOMAINS_REQUESTED, DomainRequested, RawResponse
-from streams.planning import resolve_request
-from streams.records import UndecodableRecord, decode
+from streams.kafka.records import UndecodableRecord, decode
+from streams.runs.planning import resolve_request
 
 
 def record(value: dict[str, object], *, offset: int = 7, key: bytes = b"k") -> ConsumerRecord[

@@ -16,8 +16,8 @@ import pytest
 
 from producers.cli import read_source
 from producers.news_feed import read_news
-from streams.cli import main
-from streams.text_input import MAX_LINE_BYTES, read_lines
+from streams.cli.main import main
+from streams.inputs.text_input import MAX_LINE_BYTES, read_lines
 
 TEN_MB = 10 * 1024 * 1024
 LONG = b"a" * TEN_MB  # one line, no line break

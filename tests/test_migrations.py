@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from streams.config import Settings
-from streams.migrate import MigrationError, load_migrations, migrate
+from streams.runtime.migrate import MigrationError, load_migrations, migrate
 
 pytestmark = pytest.mark.stack
 

@@ -19,15 +19,15 @@ import pytest
 from aiohttp import web
 
 from producers.news import fetch_source
-from streams.http import create_http_client
-from streams.safe_fetch import (
+from streams.inputs.safe_fetch import (
     RefusedAddress,
     SafeFetcher,
     TooManyRedirects,
     non_public,
     public_resolver,
 )
-from streams.text_input import InputError
+from streams.inputs.text_input import InputError
+from streams.runtime.http import create_http_client
 from streams.validation.web_presence import WebPresenceChecker
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

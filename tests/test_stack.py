@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from streams.stack import (
+from streams.devstack.stack import (
     SERVICES,
     StackInfo,
     stack_down,

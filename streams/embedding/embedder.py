@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streams.config import Settings
+from streams.errors import DomainRunnerError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -33,7 +34,7 @@ TORCH_THREADS = 1
 API_CHUNK = 96
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(DomainRunnerError, RuntimeError):
     """The embedder could not produce vectors (after its retries): the batch is redelivered."""
 
 

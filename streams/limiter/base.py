@@ -10,8 +10,9 @@ from typing import Literal, Protocol
 
 from opentelemetry import metrics
 
-from streams.config import ProviderConfig, ProviderKey, Settings
-from streams.providers.base import RateLimitInfo
+from streams.config import Settings
+from streams.errors import DomainRunnerError
+from streams.providers.types import ProviderConfig, ProviderKey, RateLimitInfo
 
 # Framing a chat request adds (role markers, separators) on top of the prompt's own tokens.
 _REQUEST_OVERHEAD_TOKENS = 8
@@ -25,11 +26,11 @@ FALLBACKS = _meter.create_counter(
     "domain_runner.limiter.fallbacks", description="switches to the local limiter (Redis down)")
 
 
-class NoUsableKey(RuntimeError):
+class NoUsableKey(DomainRunnerError, RuntimeError):
     """Every key of the provider is missing or was refused."""
 
 
-class RateLimitBacklog(RuntimeError):
+class RateLimitBacklog(DomainRunnerError, RuntimeError):
     """Even the provider's soonest key could not send within ``limiter_max_wait_s``."""
 
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from streams.config import ProviderKey
 from streams.limiter.base import (
     KeyLimits,
     KeyState,
@@ -17,6 +16,7 @@ from streams.limiter.base import (
     Reservation,
     Settlement,
 )
+from streams.providers.types import ProviderKey
 
 
 @dataclass

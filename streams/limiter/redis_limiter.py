@@ -28,7 +28,6 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from streams.config import ProviderKey
 from streams.limiter.base import (
     FALLBACKS,
     KEYS_REVOKED,
@@ -41,6 +40,7 @@ from streams.limiter.base import (
     Settlement,
 )
 from streams.limiter.local_limiter import LocalLimiter
+from streams.providers.types import ProviderKey
 
 logger = logging.getLogger(__name__)
 

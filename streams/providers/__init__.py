@@ -8,17 +8,7 @@ Failures are always :class:`ProviderError` subclasses; ``exc.retryable`` says wh
 """
 
 from streams.providers.anthropic import AnthropicAdapter
-from streams.providers.base import (
-    RUN_HEADER,
-    SAMPLE_HEADER,
-    Completion,
-    CompletionRequest,
-    FinishReason,
-    HTTPProviderAdapter,
-    ProviderAdapter,
-    RateLimitInfo,
-    adapter_for,
-)
+from streams.providers.base import HTTPProviderAdapter, ProviderAdapter
 from streams.providers.catalog import PROVIDERS, ProviderSpec, RequestParams
 from streams.providers.errors import (
     AuthenticationFailed,
@@ -40,6 +30,17 @@ from streams.providers.ratelimit_headers import (
     parse_retry_after,
     parse_rfc3339,
 )
+from streams.providers.registry import adapter_for
+from streams.providers.types import (
+    RUN_HEADER,
+    SAMPLE_HEADER,
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    ProviderConfig,
+    ProviderKey,
+    RateLimitInfo,
+)
 
 __all__ = [
     "PROVIDERS",
@@ -56,7 +57,9 @@ __all__ = [
     "OpenAICompatibleAdapter",
     "PermanentProviderError",
     "ProviderAdapter",
+    "ProviderConfig",
     "ProviderError",
+    "ProviderKey",
     "ProviderSpec",
     "QuotaExhausted",
     "RateLimitInfo",

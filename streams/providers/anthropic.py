@@ -9,11 +9,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from streams.providers.base import (
-    CompletionRequest,
-    FinishReason,
     HTTPProviderAdapter,
     ParsedCompletion,
-    RateLimitInfo,
     ShapeError,
     items,
     obj,
@@ -22,6 +19,7 @@ from streams.providers.base import (
 )
 from streams.providers.catalog import Wire
 from streams.providers.ratelimit_headers import parse_anthropic_headers
+from streams.providers.types import CompletionRequest, FinishReason, RateLimitInfo
 
 # The current version (what the official SDKs send); 2023-06-01 is deprecated and may be
 # refused to new accounts.

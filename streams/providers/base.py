@@ -6,10 +6,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
+from streams.errors import DomainRunnerError
 from streams.providers.catalog import RequestParams, Wire
 from streams.providers.errors import (
     MalformedResponse,
@@ -17,80 +18,15 @@ from streams.providers.errors import (
     TransientProviderError,
     error_for_status,
 )
-
-if TYPE_CHECKING:
-    from streams.config import ProviderConfig, ProviderKey
-
-FinishReason = Literal["stop", "length", "content_filter", "other"]
-
-# Every request names its sample index here. Real APIs ignore headers they do not know; the
-# simulator reads the sample from it where the API has no seed field, so the samples of a
-# seedless provider stay distinct (and countable) there as they are in production.
-SAMPLE_HEADER = "x-domain-runner-sample"
-# And the run it belongs to, which the simulator salts its draws with so a repeated run is a
-# fresh draw (as a real model's is); real APIs ignore it too.
-RUN_HEADER = "x-domain-runner-run"
-
-
-@dataclass(frozen=True)
-class CompletionRequest:
-    """One prompt to one model; ``sample`` is the sample index, sent as the seed where the
-    provider's API has one (``RequestParams.seed``)."""
-
-    model: str
-    prompt: str
-    sample: int
-    max_tokens: int
-    temperature: float = 0.7
-    run_id: str = ""
-
-
-@dataclass(frozen=True)
-class RateLimitInfo:
-    """The provider's own view of a key's limits, as reported in response headers.
-
-    ``*_reset_*_s`` and ``retry_after_s`` are seconds from the moment the headers were parsed.
-    Every field is ``None`` when the provider did not say."""
-
-    limit_requests: int | None = None
-    remaining_requests: int | None = None
-    reset_requests_s: float | None = None
-    limit_tokens: int | None = None
-    remaining_tokens: int | None = None
-    reset_tokens_s: float | None = None
-    retry_after_s: float | None = None
-
-    @property
-    def empty(self) -> bool:
-        return all(value is None for value in self.__dict__.values())
-
-    def suggested_wait_s(self) -> float | None:
-        """``retry_after_s`` if given, else the longest reset among exhausted windows."""
-        if self.retry_after_s is not None:
-            return self.retry_after_s
-        waits = [
-            reset
-            for remaining, reset in (
-                (self.remaining_requests, self.reset_requests_s),
-                (self.remaining_tokens, self.reset_tokens_s),
-            )
-            if remaining is not None and remaining <= 0 and reset is not None
-        ]
-        return max(waits) if waits else None
-
-
-@dataclass(frozen=True)
-class Completion:
-    """A successful answer. ``finish_reason`` is normalised; ``raw_finish_reason`` is verbatim."""
-
-    text: str
-    model_version: str
-    finish_reason: FinishReason
-    raw_finish_reason: str | None
-    input_tokens: int
-    output_tokens: int
-    rate_limit: RateLimitInfo
-    status_code: int
+from streams.providers.types import (
+    RUN_HEADER,
+    SAMPLE_HEADER,
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    ProviderKey,
+    RateLimitInfo,
+)
 
 
 @runtime_checkable
@@ -124,7 +60,7 @@ class ParsedCompletion:
     output_tokens: int
 
 
-class ShapeError(ValueError):
+class ShapeError(DomainRunnerError, ValueError):
     """The JSON body is not shaped as the wire format promises (becomes MalformedResponse)."""
 
 
@@ -241,24 +177,6 @@ class HTTPProviderAdapter(ABC):
             rate_limit=rate_limit,
             status_code=response.status_code,
         )
-
-
-def adapter_for(config: ProviderConfig) -> ProviderAdapter:
-    """The adapter speaking ``config.spec.wire`` against ``config.base_url``."""
-    from streams.providers.anthropic import AnthropicAdapter
-    from streams.providers.gemini import GeminiAdapter
-    from streams.providers.openai_compatible import OpenAICompatibleAdapter
-
-    adapters: dict[str, type[HTTPProviderAdapter]] = {
-        "openai": OpenAICompatibleAdapter,
-        "anthropic": AnthropicAdapter,
-        "gemini": GeminiAdapter,
-    }
-    try:
-        cls = adapters[config.spec.wire]
-    except KeyError:
-        raise ValueError(f"no adapter for wire format {config.spec.wire!r}") from None
-    return cls(name=config.name, base_url=config.base_url, params=config.spec.params)
 
 
 # -- JSON helpers for the wire formats (raise ShapeError, never KeyError/TypeError) ----------

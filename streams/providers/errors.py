@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
 
+from streams.errors import DomainRunnerError
+
 if TYPE_CHECKING:
-    from streams.providers.base import RateLimitInfo
+    from streams.providers.types import RateLimitInfo
 
 MAX_MESSAGE_CHARS = 500
 REDACTED = "[REDACTED]"
@@ -59,7 +61,7 @@ def safe_message(text: str, secrets: Iterable[SecretStr | str] = ()) -> str:
     return text
 
 
-class ProviderError(Exception):
+class ProviderError(DomainRunnerError):
     """Base of every provider failure. ``retryable`` says whether the same call may succeed
     later (with the same key); ``message`` is safe to log."""
 

@@ -11,11 +11,8 @@ from urllib.parse import quote
 import httpx
 
 from streams.providers.base import (
-    CompletionRequest,
-    FinishReason,
     HTTPProviderAdapter,
     ParsedCompletion,
-    RateLimitInfo,
     ShapeError,
     error_message,
     items,
@@ -26,9 +23,10 @@ from streams.providers.base import (
 from streams.providers.catalog import Wire
 from streams.providers.errors import AuthenticationFailed, ProviderError, error_for_status
 from streams.providers.ratelimit_headers import parse_duration, parse_gemini_headers
+from streams.providers.types import CompletionRequest, FinishReason, RateLimitInfo
 
 if TYPE_CHECKING:
-    from streams.config import ProviderKey
+    from streams.providers.types import ProviderKey
 
 _FINISH_REASONS: dict[str, FinishReason] = {
     "STOP": "stop",

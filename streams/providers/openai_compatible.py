@@ -11,11 +11,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from streams.providers.base import (
-    CompletionRequest,
-    FinishReason,
     HTTPProviderAdapter,
     ParsedCompletion,
-    RateLimitInfo,
     ShapeError,
     items,
     obj,
@@ -24,6 +21,7 @@ from streams.providers.base import (
 )
 from streams.providers.catalog import Wire
 from streams.providers.ratelimit_headers import parse_openai_headers
+from streams.providers.types import CompletionRequest, FinishReason, RateLimitInfo
 
 _FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from streams.providers.base import RateLimitInfo
+from streams.providers.types import RateLimitInfo
 
 _GO_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|h|m|s)")
 _GO_DURATION = re.compile(rf"(?:{_GO_DURATION_PART.pattern})+")

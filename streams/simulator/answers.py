@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from string import Formatter
 from typing import Protocol
 
-from streams.prompts import PROMPT_SETS, Prompt
+from streams.runs.prompts import PROMPT_SETS, Prompt
 from streams.simulator.brands import Brand
 
 KINDS = ("describe", "facts", "recommend")

@@ -28,7 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streams.providers.base import SAMPLE_HEADER
+from streams.errors import DomainRunnerError
+from streams.providers.types import SAMPLE_HEADER
 
 Kind = Literal["string", "integer", "number", "boolean", "array", "object"]
 Refusal = Literal["openai", "mistral", "anthropic", "gemini"]
@@ -47,7 +48,7 @@ class ApiParams:
     seed: str | None
 
 
-class ParamRefused(Exception):
+class ParamRefused(DomainRunnerError):
     """The request breaks the API's table; ``body`` is what that API answers."""
 
     def __init__(self, status: int, body: JSON) -> None:

@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from streams.providers.base import RUN_HEADER
 from streams.providers.catalog import PROVIDERS, Wire
+from streams.providers.types import RUN_HEADER
 from streams.simulator.answers import (
     DEFAULT_FACT_ERROR_RATE,
     DEFAULT_KNOWLEDGE_RATE,

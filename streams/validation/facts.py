@@ -32,8 +32,8 @@ from pydantic import (
 from contracts.domain_name import InvalidDomain, normalize_domain
 from contracts.domains import MAX_ALIASES, MAX_NAME_CHARS
 from streams.config import PROJECT_ROOT, Settings
-from streams.postgres import create_pool
-from streams.text_input import InputError, Line, open_input, read_lines
+from streams.inputs.text_input import InputError, Line, open_input, read_lines
+from streams.runtime.postgres import create_pool
 
 DEFAULT_FACTS_FILE = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"
 _JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from streams.safe_fetch import (
+from streams.inputs.safe_fetch import (
     REDIRECT_STATUSES,
     FetchError,
     RefusedAddress,

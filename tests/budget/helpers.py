@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from streams.config import PROJECT_ROOT, ProviderKey
+from streams.config import PROJECT_ROOT
 from streams.limiter import KeyLimits
+from streams.providers.types import ProviderKey
 from streams.simulator import RunningSimulator, SimulatorConfig, start_simulator
 
 WORKER_TIMEOUT_S = 120.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.circuit_breaker import BreakerState, CircuitBreaker
+from streams.calls.circuit_breaker import BreakerState, CircuitBreaker
 
 
 class Clock:

@@ -14,9 +14,9 @@ import pytest
 from producers.domain_file import DomainEntry
 from producers.domains import publish_run
 from streams.config import Settings
-from streams.kafka import create_broker
-from streams.planning import PlannedDomain, plan_calls
-from streams.report import run_report
+from streams.kafka.broker import create_broker
+from streams.runs.planning import PlannedDomain, plan_calls
+from streams.runs.report import run_report
 from streams.simulator import RunningSimulator
 from tests.budget.helpers import private_simulator, sim_stats
 from tests.groups import brand_entries, running_groups

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from streams.config import ProviderKey
+from streams.calls.caller import retry_delay_s
 from streams.limiter import KeyLimits, LocalLimiter, NoUsableKey, RateLimitBacklog, Settlement
-from streams.provider_caller import retry_delay_s
 from streams.providers import (
     AuthenticationFailed,
     PermanentProviderError,
     RateLimited,
     TransientProviderError,
 )
+from streams.providers.types import ProviderKey
 
 
 class Clock:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from contracts import ProviderCallRequested
+from streams.calls.caller import ProviderCaller
 from streams.config import PROJECT_ROOT, Settings
-from streams.http import create_http_client
 from streams.limiter import KeyLimits, RedisLimiter, provider_limits
-from streams.provider_caller import ProviderCaller
-from streams.redis import create_redis
+from streams.runtime.http import create_http_client
+from streams.runtime.redis import create_redis
 from streams.simulator import fingerprint
 from tests.budget.helpers import (
     fresh_keys,

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from streams.config import Settings
 from streams.limiter import KeyLimits, RedisLimiter, Settlement
 from streams.providers import RateLimitInfo
-from streams.redis import create_redis
+from streams.runtime.redis import create_redis
 from tests.budget.helpers import fresh_keys, key_spec, run_worker, run_workers
 
 pytestmark = pytest.mark.stack

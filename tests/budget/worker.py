@@ -18,11 +18,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from contracts import ProviderCallRequested
-from streams.config import ProviderKey, Settings
-from streams.http import create_http_client
+from streams.calls.caller import ProviderCaller
+from streams.config import Settings
 from streams.limiter import KeyLimits, RedisLimiter, Settlement, create_limiter
-from streams.provider_caller import ProviderCaller
-from streams.redis import create_redis
+from streams.providers.types import ProviderKey
+from streams.runtime.http import create_http_client
+from streams.runtime.redis import create_redis
 
 
 def _keys(spec: dict[str, Any]) -> dict[str, list[tuple[ProviderKey, KeyLimits]]]:

@@ -19,8 +19,8 @@ from confluent_kafka import Producer
 
 from contracts import DOMAINS_REQUESTED, DomainRequested
 from streams.config import Settings
-from streams.dead_letter_admin import read_dead_letters
-from streams.kafka import create_broker
+from streams.kafka.broker import create_broker
+from streams.ops.redrive import read_dead_letters
 from tests.kafka_helpers import wait_until
 
 pytestmark = pytest.mark.stack

@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from contracts import PROVIDER_CALLS
 from producers.domain_file import DomainEntry
 from streams.config import Settings
-from streams.report import run_report
-from streams.topic_reader import read_records
+from streams.kafka.topic_reader import read_records
+from streams.runs.report import run_report
 from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_committed, wait_until
 

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from streams import stack
+from streams.devstack import stack
 
 
 async def run_row(dsn: str, run_id: uuid.UUID) -> asyncpg.Record | None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from streams.demo import start_group_process
+from streams.cli.demo import start_group_process
 
 
 class GroupProcesses:

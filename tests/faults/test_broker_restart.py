@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from streams import stack
 from streams.config import Settings
+from streams.devstack import stack
 from tests.faults.helpers import (
     answered,
     extra_paid,

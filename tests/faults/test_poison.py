@@ -14,8 +14,8 @@ import pytest
 
 from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW
 from streams.config import Settings
-from streams.dead_letter_admin import read_dead_letters
-from streams.kafka import create_broker
+from streams.kafka.broker import create_broker
+from streams.ops.redrive import read_dead_letters
 from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_until
 

@@ -10,10 +10,10 @@ import asyncpg
 import pytest
 
 from streams.config import Settings
-from streams.dead_letter_admin import read_dead_letters, redrive
-from streams.kafka import create_broker
-from streams.postgres import create_pool
-from streams.report import run_report
+from streams.kafka.broker import create_broker
+from streams.ops.redrive import read_dead_letters, redrive
+from streams.runs.report import run_report
+from streams.runtime.postgres import create_pool
 from tests.faults.helpers import run_row
 from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_until

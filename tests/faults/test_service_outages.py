@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from streams import stack
 from streams.config import Settings
+from streams.devstack import stack
 from tests.faults.helpers import answered, kill_service, paid_calls, run_row
 from tests.groups import brand_entries, publish_domains, running_groups
 from tests.kafka_helpers import wait_until

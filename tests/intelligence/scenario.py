@@ -41,10 +41,10 @@ from contracts import (
 from producers.domain_file import DomainEntry
 from producers.news import publish_events
 from streams.config import Settings
-from streams.kafka import create_broker
+from streams.kafka.broker import create_broker
+from streams.kafka.topic_reader import true_end_offsets
 from streams.simulator import load_brands, true_rates
 from streams.simulator.server import SimulatorConfig
-from streams.topic_reader import true_end_offsets
 from streams.validation.facts import load_facts_file
 from tests.groups import publish_domains, running_groups
 from tests.kafka_helpers import wait_until

@@ -10,7 +10,7 @@ from uuid import uuid4
 import pytest
 
 from contracts import ResponseValidated
-from streams.prompts import PROMPT_SETS
+from streams.runs.prompts import PROMPT_SETS
 from streams.simulator.answers import AnswerEngine, unit_hash
 from streams.simulator.brands import Brand, default_brands
 from streams.validation import VALIDATOR_VERSION

@@ -17,7 +17,7 @@ from producers.news_feed import parse_news
 from producers.news_kinds import classify
 from producers.news_match import BrandMatcher, KnownBrand
 from streams.config import Settings
-from streams.topic_reader import read_records
+from streams.kafka.topic_reader import read_records
 
 BRANDS = BrandMatcher([
     KnownBrand("apple.com", "Apple", ("Apple Inc.",)),

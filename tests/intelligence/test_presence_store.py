@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 
 from streams.config import Settings
-from streams.http import create_http_client
-from streams.postgres import create_pool
-from streams.safe_fetch import public_resolver, static_resolver
+from streams.inputs.safe_fetch import public_resolver, static_resolver
+from streams.runtime.http import create_http_client
+from streams.runtime.postgres import create_pool
 from streams.validation.presence_store import (
     PresenceScheduler,
     check_domains,

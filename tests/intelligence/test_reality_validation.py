@@ -14,9 +14,9 @@ import pytest
 
 from contracts import RESPONSES_RAW, RESPONSES_VALIDATED, RawResponse, ResponseValidated
 from streams.config import Settings
-from streams.dead_letter_admin import read_dead_letters
-from streams.kafka import create_broker
-from streams.topic_reader import read_records
+from streams.kafka.broker import create_broker
+from streams.kafka.topic_reader import read_records
+from streams.ops.redrive import read_dead_letters
 from streams.validation import VALIDATOR_VERSION
 from streams.validation.facts import fetch_facts, load_facts_file
 from streams.validation.presence_store import today

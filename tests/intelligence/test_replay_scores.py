@@ -15,8 +15,8 @@ import pytest
 from consumers import embedding, scoring
 from contracts import RESPONSES_EMBEDDED, RESPONSES_RAW, RESPONSES_VALIDATED
 from streams.config import Settings
-from streams.replay import execute_reset, plan_reset
-from streams.resources import open_resources
+from streams.ops.replay import execute_reset, plan_reset
+from streams.runtime.resources import open_resources
 from tests.intelligence.scenario import DOMAINS, Scenario, caught_up, scenario
 from tests.kafka_helpers import wait_until
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from streams.prompts import PROMPT_SETS
+from streams.runs.prompts import PROMPT_SETS
 from streams.simulator import AnswerEngine, SimulatorConfig, default_brands, true_rates
 from streams.simulator.server import apply_patch
 

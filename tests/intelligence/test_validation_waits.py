@@ -11,10 +11,10 @@ import pytest
 
 from contracts import RESPONSES_RAW, RawResponse
 from streams.config import Settings
-from streams.kafka import create_broker
-from streams.planning import PlannedDomain, plan_calls
-from streams.postgres import create_pool
-from streams.run_store import record_plan, record_responses
+from streams.kafka.broker import create_broker
+from streams.runs.planning import PlannedDomain, plan_calls
+from streams.runs.store import record_plan, record_responses
+from streams.runtime.postgres import create_pool
 from streams.validation.facts import load_facts_file
 from tests.groups import brand_entries, running_groups
 from tests.kafka_helpers import wait_until

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from streams.http import create_http_client
-from streams.safe_fetch import ResolutionError, static_resolver, system_resolver
+from streams.inputs.safe_fetch import ResolutionError, static_resolver, system_resolver
+from streams.runtime.http import create_http_client
 from streams.validation.web_presence import WebPresenceChecker
 from tests.intelligence.websites import Sites, serve_sites
 

@@ -13,10 +13,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
 from streams.config import Settings
-from streams.kafka import create_broker
-from streams.lag import consumer_lag
-from streams.replay import ReplayRefused, copy_range, execute_reset, plan_reset
-from streams.topic_reader import read_records, true_end_offsets
+from streams.kafka.broker import create_broker
+from streams.kafka.topic_reader import read_records, true_end_offsets
+from streams.ops.lag import consumer_lag
+from streams.ops.replay import ReplayRefused, copy_range, execute_reset, plan_reset
 
 pytestmark = pytest.mark.stack
 

@@ -17,8 +17,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
-from streams.config import ProviderConfig, ProviderKey
-from streams.http import create_http_client
 from streams.providers import (
     SAMPLE_HEADER,
     AnthropicAdapter,
@@ -44,6 +42,8 @@ from streams.providers import (
     redact,
 )
 from streams.providers.catalog import PROVIDERS
+from streams.providers.types import ProviderConfig, ProviderKey
+from streams.runtime.http import create_http_client
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

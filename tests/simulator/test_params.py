@@ -17,8 +17,8 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 
-from streams.prompts import PROMPT_SETS
 from streams.providers import PROVIDERS, SAMPLE_HEADER
+from streams.runs.prompts import PROMPT_SETS
 from streams.simulator import ACCEPTED, RunningSimulator
 
 # A prompt of the default set, so the simulator's answers depend on the sample.

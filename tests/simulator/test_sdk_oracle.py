@@ -29,10 +29,10 @@ from mistralai.client import models as mistral_models
 from openai.types.chat import ChatCompletion, completion_create_params
 from pydantic import BaseModel, SecretStr
 
-from streams.config import ProviderConfig, ProviderKey
-from streams.http import create_http_client
-from streams.prompts import PROMPT_SETS
 from streams.providers import PROVIDERS, CompletionRequest, ProviderError, adapter_for
+from streams.providers.types import ProviderConfig, ProviderKey
+from streams.runs.prompts import PROMPT_SETS
+from streams.runtime.http import create_http_client
 from streams.simulator import ACCEPTED, RunningSimulator
 from streams.simulator.params import GEMINI_GENERATION_CONFIG
 

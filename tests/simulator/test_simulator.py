@@ -14,9 +14,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from streams.prompts import PROMPT_SETS
 from streams.providers import SAMPLE_HEADER
 from streams.providers.catalog import PROVIDERS
+from streams.runs.prompts import PROMPT_SETS
 from streams.simulator import (
     AnswerEngine,
     RunningSimulator,

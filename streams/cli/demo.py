@@ -1,0 +1,120 @@
+"""``domain-runner demo``: the main job end to end on the local stack — start what is missing,
+run every consumer group as its own process, publish the sample brands, follow the run, print
+its report, and stop what it started."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from consumers import GROUPS
+from streams.cli.report_view import render_report
+from streams.config import PROJECT_ROOT, get_settings
+from streams.devstack import stack
+from streams.kafka.broker import create_topics
+from streams.runs.report import RunReport, run_report
+from streams.runtime.migrate import migrate
+from streams.runtime.postgres import create_pool
+from streams.validation.facts import load_facts_file
+
+SAMPLE_DOMAINS = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"
+
+
+def start_group_process(group: str, log_path: Path,
+                        env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``domain-runner run GROUP`` as a child that dies with this process: a demo (or test)
+    killed by a timeout must not leave consumer processes behind."""
+    log = log_path.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "run", group], stdout=log, stderr=log,
+        env=os.environ.copy() if env is None else env, preexec_fn=_die_with_parent,
+    )
+
+
+def _die_with_parent() -> None:
+    # Linux only (PR_SET_PDEATHSIG = 1); elsewhere the caller's own cleanup is all there is.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+async def _follow(run_id: uuid.UUID, timeout_s: float, console: Console) -> RunReport:
+    pool = await create_pool(get_settings(), max_size=2)
+    deadline = time.monotonic() + timeout_s
+    try:
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("calls answered", total=None)
+            while True:
+                try:
+                    report = await run_report(pool, run_id, with_providers=False)
+                except LookupError:
+                    report = None
+                if report is not None:
+                    progress.update(task, total=report.expected_calls or None,
+                                    completed=report.answered,
+                                    description=f"calls answered ({report.status})")
+                    if report.finished:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"run {run_id} not finished after {timeout_s:.0f} s")
+                await asyncio.sleep(0.5)
+        return await run_report(pool, run_id)
+    finally:
+        await pool.close()
+
+
+def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
+    console = Console()
+    started_stack = not all(s.running for s in stack.stack_status().values())
+    with ExitStack() as cleanup:
+        if started_stack:
+            console.print("starting the local stack (broker, PostgreSQL, Redis, simulator)…")
+            stack.stack_up(with_simulator=True)
+            cleanup.callback(stack.stack_down)
+        settings = get_settings()
+        asyncio.run(migrate(settings.postgres_dsn.get_secret_value()))
+        asyncio.run(load_facts_file(settings))  # reality-validation checks answers against them
+        asyncio.run(create_topics(settings))
+        log_dir = stack.STACK_DIR / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for group in GROUPS:
+            process = start_group_process(group, log_dir / f"{group}.log")
+            cleanup.callback(_stop, process)
+        console.print(f"consumer groups running: {', '.join(GROUPS)} (logs in {log_dir})")
+
+        lines = SAMPLE_DOMAINS.read_text().splitlines()
+        source = "\n".join(lines[: limit + 1] if limit else lines)
+        run_id = uuid.uuid4()
+        published = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "publish", "-", "--run-id", str(run_id),
+             "--samples", str(samples)],
+            input=source.encode(), check=False,
+        )
+        if published.returncode != 0:
+            console.print("[red]publishing failed[/]")
+            return 1
+        report = asyncio.run(_follow(run_id, timeout_s, console))
+        render_report(report, console)
+        return 0 if report.status == "complete" else 1

@@ -1,0 +1,87 @@
+"""Turn one domain request into its calls: domain × provider × prompt × sample."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka.structs import ConsumerRecord
+
+from contracts import DomainRequested, ProviderCallRequested, call_id_for
+from streams.errors import DomainRunnerError
+from streams.providers.types import ProviderConfig
+from streams.runs.prompts import PROMPT_SETS
+
+# Runs of one domain requested without a run id: uuid5(this, "topic:partition:offset").
+OWN_RUN_NAMESPACE = uuid.UUID("5b0c7a52-8f0e-4c3f-9a51-6f1d2f1e7a10")
+
+
+class PlanningError(DomainRunnerError, ValueError):
+    """The request names something this deployment does not have."""
+
+
+@dataclass(frozen=True)
+class PlannedDomain:
+    """A domain request with every default filled in: what capture plans and stores."""
+
+    run_id: uuid.UUID
+    domain: str
+    name: str
+    aliases: tuple[str, ...]
+    prompt_set: str
+    providers: tuple[str, ...]
+    samples: int
+    run_size: int
+    cost_cap_usd: float | None
+    requested_at: datetime
+
+
+def resolve_request(request: DomainRequested, record: ConsumerRecord[bytes, bytes],
+                    default_providers: Sequence[str]) -> PlannedDomain:
+    """The request's defaults, from the record that carried it and this deployment."""
+    run_id = request.run_id or uuid.uuid5(
+        OWN_RUN_NAMESPACE, f"{record.topic}:{record.partition}:{record.offset}")
+    return PlannedDomain(
+        run_id=run_id, domain=request.domain, name=request.name.strip() or request.domain,
+        aliases=request.aliases, prompt_set=request.prompt_set,
+        providers=request.providers or tuple(default_providers), samples=request.samples,
+        run_size=request.run_size if request.run_id else 1, cost_cap_usd=request.cost_cap_usd,
+        requested_at=request.requested_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
+    )
+
+
+def plan_calls(
+    request: PlannedDomain, providers: dict[str, ProviderConfig]
+) -> list[ProviderCallRequested]:
+    prompts = PROMPT_SETS.get(request.prompt_set)
+    if prompts is None:
+        raise PlanningError(f"unknown prompt set {request.prompt_set!r}")
+    unknown = [name for name in request.providers if name not in providers]
+    if unknown:
+        raise PlanningError(f"providers not configured here: {', '.join(unknown)}")
+    calls = []
+    for provider_name in request.providers:
+        model = providers[provider_name].model
+        for prompt in prompts:
+            text = prompt.render(domain=request.domain, name=request.name)
+            for sample in range(request.samples):
+                calls.append(
+                    ProviderCallRequested(
+                        call_id=call_id_for(
+                            run_id=request.run_id, domain=request.domain, provider=provider_name,
+                            model=model, prompt_id=prompt.id, sample=sample,
+                        ),
+                        run_id=request.run_id,
+                        domain=request.domain,
+                        name=request.name,
+                        provider=provider_name,
+                        model=model,
+                        prompt_id=prompt.id,
+                        prompt_version=prompt.version,
+                        prompt=text,
+                        sample=sample,
+                    )
+                )
+    return calls

@@ -1,0 +1,290 @@
+"""Runs in PostgreSQL: planning, exact counters under redelivery, and the end state of a run.
+
+Every write is keyed by a business id (run, (run, domain), call), so a redelivered or replayed
+message changes nothing; counters move only in the transaction whose insert actually happened."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from contracts import ProviderCallRequested, RawResponse
+from streams.runs.planning import PlannedDomain
+
+logger = logging.getLogger(__name__)
+
+_FINISH_RUNS = """
+UPDATE runs SET
+    status = CASE
+        WHEN succeeded_calls = 0 THEN 'failed'
+        WHEN skipped_calls > 0 OR succeeded_calls::float8 / expected_calls < $2 THEN 'degraded'
+        ELSE 'complete' END,
+    stop_reason = CASE WHEN skipped_calls > 0 THEN 'cost cap reached'
+                       WHEN dead_lettered_calls > 0 THEN 'calls dead-lettered'
+                       ELSE NULL END,
+    finished_at = now()
+WHERE run_id = ANY($1::uuid[]) AND status = 'running'
+  AND planned_domains >= expected_domains
+  AND succeeded_calls + failed_calls + skipped_calls + dead_lettered_calls = expected_calls
+"""
+
+# A run still waiting for domains that never came: everything planned is final, and no domain
+# arrived within the grace period. A late domain puts it back to running (``record_plan``).
+_END_RUNS_MISSING_DOMAINS = """
+UPDATE runs SET
+    status = CASE WHEN succeeded_calls = 0 THEN 'failed' ELSE 'degraded' END,
+    stop_reason = format('%s of %s domains never arrived', expected_domains - planned_domains,
+                         expected_domains),
+    finished_at = now()
+WHERE status = 'running' AND planned_domains < expected_domains
+  AND succeeded_calls + failed_calls + skipped_calls + dead_lettered_calls = expected_calls
+  AND created_at < now() - make_interval(secs => $1)
+  AND NOT EXISTS (SELECT 1 FROM run_domains rd WHERE rd.run_id = runs.run_id
+                  AND rd.planned_at > now() - make_interval(secs => $1))
+RETURNING run_id, stop_reason
+"""
+
+
+# Each response once (the first of a call's duplicates in the batch), only for a planned call;
+# the call takes the response's status. Outcome per call: stored, duplicate (stored before) or
+# unknown (no such call). Data-modifying CTEs all see the snapshot from before the statement.
+_STORE_RESPONSES = """
+WITH input AS (
+    SELECT DISTINCT ON (call_id) *
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::int[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[],
+                $13::int[], $14::int[], $15::float8[], $16::float8[], $17::int[], $18::text[],
+                $19::text[], $20::text[], $21::text[], $22::timestamptz[])
+         WITH ORDINALITY AS r(call_id, run_id, domain, provider, model, prompt_id,
+                              prompt_version, sample, status, text, model_version,
+                              finish_reason, input_tokens, output_tokens, cost_usd, latency_ms,
+                              attempts, error_type, error, key_fingerprint, trace_id,
+                              responded_at, position)
+    ORDER BY call_id, position),
+inserted AS (
+    INSERT INTO responses (call_id, run_id, domain, provider, model, prompt_id, prompt_version,
+                           sample, status, text, model_version, finish_reason, input_tokens,
+                           output_tokens, cost_usd, latency_ms, attempts, error_type, error,
+                           key_fingerprint, trace_id, responded_at)
+    SELECT i.call_id, i.run_id, i.domain, i.provider, i.model, i.prompt_id, i.prompt_version,
+           i.sample, i.status, i.text, i.model_version, i.finish_reason, i.input_tokens,
+           i.output_tokens, i.cost_usd, i.latency_ms, i.attempts, i.error_type, i.error,
+           i.key_fingerprint, i.trace_id, i.responded_at
+    FROM input i JOIN calls c ON c.call_id = i.call_id
+    ON CONFLICT (call_id) DO NOTHING
+    RETURNING call_id, status),
+updated AS (
+    UPDATE calls SET status = inserted.status FROM inserted
+    WHERE calls.call_id = inserted.call_id RETURNING calls.call_id)
+SELECT i.call_id, i.run_id, i.status,
+       CASE WHEN ins.call_id IS NOT NULL THEN 'stored'
+            WHEN c.call_id IS NOT NULL THEN 'duplicate'
+            ELSE 'unknown' END AS outcome
+FROM input i
+LEFT JOIN inserted ins ON ins.call_id = i.call_id
+LEFT JOIN calls c ON c.call_id = i.call_id
+"""
+
+
+async def record_plan(
+    pool: asyncpg.Pool, request: PlannedDomain, calls: Sequence[ProviderCallRequested]
+) -> list[ProviderCallRequested]:
+    """Record the run, the domain and its calls; return the calls still waiting for an answer
+    (all of them the first time, those without a response on a redelivery)."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            """INSERT INTO runs (run_id, prompt_set, providers, samples, expected_domains,
+                                 cost_cap_usd)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING""",
+            request.run_id, request.prompt_set, list(request.providers), request.samples,
+            request.run_size, request.cost_cap_usd,
+        )
+        await connection.execute(
+            """INSERT INTO domains (domain, name, aliases) VALUES ($1, $2, $3)
+               ON CONFLICT (domain)
+               DO UPDATE SET name = EXCLUDED.name, aliases = EXCLUDED.aliases""",
+            request.domain, request.name, list(request.aliases),
+        )
+        newly_planned = await connection.fetchval(
+            """INSERT INTO run_domains (run_id, domain) VALUES ($1, $2)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            request.run_id, request.domain,
+        )
+        if newly_planned:
+            await connection.executemany(
+                """INSERT INTO calls (call_id, run_id, domain, provider, model, prompt_id,
+                                      prompt_version, sample, request)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
+                [
+                    (c.call_id, c.run_id, c.domain, c.provider, c.model, c.prompt_id,
+                     c.prompt_version, c.sample, c.model_dump_json())
+                    for c in calls
+                ],
+            )
+            # A late domain reopens a run that had ended without it.
+            await connection.execute(
+                """UPDATE runs SET planned_domains = planned_domains + 1,
+                                   expected_calls = expected_calls + $2, status = 'running',
+                                   stop_reason = NULL, finished_at = NULL
+                   WHERE run_id = $1""",
+                request.run_id, len(calls),
+            )
+        pending = {
+            row["call_id"]
+            for row in await connection.fetch(
+                """SELECT call_id FROM calls
+                   WHERE run_id = $1 AND domain = $2 AND status = 'pending'""",
+                request.run_id, request.domain,
+            )
+        }
+    return [call for call in calls if call.call_id in pending]
+
+
+async def end_runs_missing_domains(pool: asyncpg.Pool, *, grace_s: float) -> int:
+    """End runs whose missing domains did not arrive within ``grace_s``: degraded (or failed),
+    with the count in ``stop_reason``. Returns how many ended."""
+    rows = await pool.fetch(_END_RUNS_MISSING_DOMAINS, grace_s)
+    for row in rows:
+        logger.warning("run %s ended: %s", row["run_id"], row["stop_reason"])
+    return len(rows)
+
+
+async def claim_call(
+    pool: asyncpg.Pool, call_id: UUID, *, lease_s: float, redriven: bool = False
+) -> int | None:
+    """Take a pending call for this process, unless another took it within the lease: this is
+    what keeps a duplicated call request from paying a provider twice. Returns the attempts
+    already made, or None when the call is not this process's to make.
+
+    A redriven request may also take a dead-lettered call: with a fresh retry budget, and its
+    run back to running until the call is answered."""
+    if redriven:
+        async with pool.acquire() as connection, connection.transaction():
+            run_id = await connection.fetchval(
+                """UPDATE calls SET status = 'pending', attempts = 0, claimed_at = NULL
+                   WHERE call_id = $1 AND status = 'dead_letter' RETURNING run_id""", call_id)
+            if run_id is not None:
+                await connection.execute(
+                    """UPDATE runs SET dead_lettered_calls = dead_lettered_calls - 1,
+                                       status = 'running', finished_at = NULL, stop_reason = NULL
+                       WHERE run_id = $1""", run_id)
+    attempts = await pool.fetchval(
+        """UPDATE calls SET claims = claims + 1, claimed_at = now()
+           WHERE call_id = $1 AND status = 'pending'
+             AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2))
+           RETURNING attempts""",
+        call_id, lease_s,
+    )
+    return None if attempts is None else int(attempts)
+
+
+async def mark_answered(pool: asyncpg.Pool, call_id: UUID) -> None:
+    """The answer is about to be published: no claim may take (and pay for) the call again
+    while capture has not stored it; the reconciler counts it lost only after the grace period."""
+    await pool.execute(
+        """UPDATE calls SET status = 'answered', claimed_at = now()
+           WHERE call_id = $1 AND status = 'pending'""", call_id)
+
+
+async def schedule_retry(
+    pool: asyncpg.Pool, call_id: UUID, *, attempts: int, delay_s: float, error: str
+) -> None:
+    """Release the call until its back-off has passed; the reconciler re-publishes it then."""
+    await pool.execute(
+        """UPDATE calls SET status = 'retrying', attempts = $2, claimed_at = NULL,
+                            next_attempt_at = now() + make_interval(secs => $3), last_error = $4
+           WHERE call_id = $1 AND status = 'pending'""",
+        call_id, attempts, delay_s, error[:1000],
+    )
+
+
+async def mark_dead_lettered(
+    pool: asyncpg.Pool, call_id: UUID, *, attempts: int, error: str, coverage_target: float
+) -> None:
+    """The call's request is in its dead-letter topic: count it, and finish its run if that was
+    the last call without an outcome."""
+    async with pool.acquire() as connection, connection.transaction():
+        run_id = await connection.fetchval(
+            """UPDATE calls SET status = 'dead_letter', attempts = $2, claimed_at = NULL,
+                                last_error = $3
+               WHERE call_id = $1 AND status = 'pending' RETURNING run_id""",
+            call_id, attempts, error[:1000],
+        )
+        if run_id is not None:
+            await connection.execute(
+                "UPDATE runs SET dead_lettered_calls = dead_lettered_calls + 1 WHERE run_id = $1",
+                run_id)
+            await connection.execute(_FINISH_RUNS, [run_id], coverage_target)
+
+
+@asynccontextmanager
+async def keep_claimed(pool: asyncpg.Pool, call_id: UUID, *, lease_s: float) -> AsyncIterator[None]:
+    """Renew the claim while the call is under way: a wait for the provider's rate limit can
+    outlast the lease, and no other process (nor the reconciler) may take the call meanwhile."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            await pool.execute(
+                "UPDATE calls SET claimed_at = now() WHERE call_id = $1 AND status = 'pending'",
+                call_id)
+
+    task = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        # A failed renewal only shortens the claim to its lease; it must not fail the call.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def record_responses(
+    pool: asyncpg.Pool, responses: Sequence[RawResponse], *, coverage_target: float
+) -> tuple[list[UUID], list[UUID]]:
+    """Persist responses once each; return (stored now, unknown call ids). Duplicates are
+    neither: they were stored before and change nothing."""
+    stored: list[UUID] = []
+    unknown: list[UUID] = []
+    succeeded: Counter[UUID] = Counter()
+    failed: Counter[UUID] = Counter()
+    skipped: Counter[UUID] = Counter()
+    counters = {"ok": succeeded, "failed": failed, "skipped": skipped}
+    rows = [
+        (r.call_id, r.run_id, r.domain, r.provider, r.model, r.prompt_id, r.prompt_version,
+         r.sample, r.status, r.text, r.model_version, r.finish_reason, r.input_tokens,
+         r.output_tokens, r.cost_usd, r.latency_ms, r.attempts, r.error_type, r.error,
+         r.key_fingerprint, r.trace_id, r.responded_at)
+        for r in responses
+    ]
+    columns: list[list[Any]] = ([list(column) for column in zip(*rows, strict=True)]
+                                or [[] for _ in range(22)])
+    async with pool.acquire() as connection, connection.transaction():
+        # One statement for the whole batch: a round trip per response made capture the
+        # pipeline's bottleneck at the providers' full rate.
+        for row in await connection.fetch(_STORE_RESPONSES, *columns):
+            if row["outcome"] == "unknown":
+                unknown.append(row["call_id"])
+            elif row["outcome"] == "stored":
+                stored.append(row["call_id"])
+                counters[row["status"]][row["run_id"]] += 1
+        # Sorted so that two processes updating the same runs always lock them in one order.
+        touched = sorted(succeeded.keys() | failed.keys() | skipped.keys())
+        for run_id in touched:
+            await connection.execute(
+                """UPDATE runs SET succeeded_calls = succeeded_calls + $2,
+                                   failed_calls = failed_calls + $3,
+                                   skipped_calls = skipped_calls + $4 WHERE run_id = $1""",
+                run_id, succeeded[run_id], failed[run_id], skipped[run_id],
+            )
+        if stored:
+            await connection.execute(_FINISH_RUNS, touched, coverage_target)
+    return stored, unknown
