@@ -3,19 +3,15 @@ raw response as the system of record, keeping each run's counters exact."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
-
-from faststream.kafka import KafkaMessage
 
 from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW, DomainRequested, RawResponse
-from streams.kafka.broker import batch_subscriber_options
 from streams.kafka.dead_letters import DeadLetters
-from streams.kafka.records import Envelope, decode_batch
+from streams.kafka.records import Envelope
 from streams.runs.planning import PlanningError, plan_calls, resolve_request
 from streams.runs.reconciler import reconcile_forever
 from streams.runs.store import record_plan, record_responses
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.durable import until_stored
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import batch_spans, record_span
@@ -40,7 +36,7 @@ def register(resources: Resources) -> None:
     dead_letters = DeadLetters(broker, group=GROUP)
     providers = settings.provider_configs
 
-    async def plan(envelope: Envelope[DomainRequested]) -> list[asyncio.Future[Any]]:
+    async def plan(envelope: Envelope[DomainRequested]) -> Confirmations:
         request = resolve_request(envelope.value, envelope.record, list(providers))
         with record_span("capture plan", envelope.headers, domain=request.domain):
             try:
@@ -56,7 +52,7 @@ def register(resources: Resources) -> None:
                 for call in pending
             ]
 
-    async def persist(envelopes: list[Envelope[RawResponse]]) -> list[asyncio.Future[Any]]:
+    async def persist(envelopes: list[Envelope[RawResponse]]) -> Confirmations:
         with batch_spans("capture persist", [e.headers for e in envelopes]):
             _, unknown = await until_stored(
                 lambda: record_responses(pool, [e.value for e in envelopes],
@@ -70,25 +66,12 @@ def register(resources: Resources) -> None:
             for e in envelopes if e.value.call_id in unknown_ids
         ]
 
-    @broker.subscriber(
-        DOMAINS_REQUESTED.name, RESPONSES_RAW.name,
-        **batch_subscriber_options(settings, group=GROUP),
-    )
-    async def capture(body: list[Any], message: KafkaMessage) -> None:
-        records = message.raw_message
-        requests = decode_batch(
-            tuple(r for r in records if r.topic == DOMAINS_REQUESTED.name), DomainRequested
-        )
-        responses = decode_batch(
-            tuple(r for r in records if r.topic == RESPONSES_RAW.name), RawResponse
-        )
-        confirmations = [
-            await dead_letters.send(record, stage="decode", error=error)
-            for record, error in requests.invalid + responses.invalid
-        ]
-        for envelope in requests.valid:
+    @consume_batches(resources, group=GROUP, topics=(DOMAINS_REQUESTED, RESPONSES_RAW),
+                     dead_letters=dead_letters)
+    async def capture(batch: Batch) -> Confirmations:
+        confirmations: Confirmations = []
+        for envelope in batch.of(DomainRequested):
             confirmations += await plan(envelope)
-        if responses.valid:
-            confirmations += await persist(responses.valid)
-        # Offsets are committed when this returns: only after every publish is acknowledged.
-        await asyncio.gather(*confirmations)
+        if responses := batch.of(RawResponse):
+            confirmations += await persist(responses)
+        return confirmations

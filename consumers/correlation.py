@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
-
-from faststream.kafka import KafkaMessage
 
 from contracts import (
     BRAND_SCORES,
@@ -33,9 +30,8 @@ from streams.correlation.store import (
     unchanged,
     upsert_correlations,
 )
-from streams.kafka.broker import batch_subscriber_options
 from streams.kafka.dead_letters import DeadLetters
-from streams.kafka.records import decode_batch
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import record_span
 
@@ -64,29 +60,22 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                               mine, window_s=window_s, computed_at=computed_at)
         return found
 
-    @broker.subscriber(NEWS_EVENTS.name, BRAND_SCORES.name,
-                       **batch_subscriber_options(settings, group=group))
-    async def correlation(body: list[Any], message: KafkaMessage) -> None:
-        records = message.raw_message
-        news = decode_batch(tuple(r for r in records if r.topic == NEWS_EVENTS.name), NewsEvent)
-        scores = decode_batch(
-            tuple(r for r in records if r.topic == BRAND_SCORES.name), BrandScore)
-        confirmations = [
-            await dead_letters.send(record, stage="decode", error=error)
-            for record, error in news.invalid + scores.invalid
-        ]
+    @consume_batches(resources, group=group, topics=(NEWS_EVENTS, BRAND_SCORES),
+                     dead_letters=dead_letters)
+    async def correlation(batch: Batch) -> Confirmations:
+        news, scores = batch.of(NewsEvent), batch.of(BrandScore)
         headers: dict[UUID, dict[str, str]] = {}
-        if news.valid:
-            await save_events(pool, [e.value for e in news.valid])
-            headers = {e.value.event_id: e.headers for e in news.valid}
+        if news:
+            await save_events(pool, [e.value for e in news])
+            headers = {e.value.event_id: e.headers for e in news}
         # The stored event, not the message: the first ingestion of a URL wins.
         events = {e.event_id: e for e in await stored_events(pool, list(headers))}
-        if scores.valid:
-            times = sorted({e.value.run_created_at for e in scores.valid})
+        if scores:
+            times = sorted({e.value.run_created_at for e in scores})
             for event in await events_near(pool, times, window_s):
                 events.setdefault(event.event_id, event)
             for event_id in events.keys() - headers.keys():
-                headers[event_id] = scores.valid[0].headers
+                headers[event_id] = scores[0].headers
         found: list[CorrelationFound] = []
         around: dict[datetime, list[ScoreRow]] = {}
         computed_at = datetime.now(UTC)
@@ -95,6 +84,7 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                              domain=event.domain):
                 found += await evaluate_event(event, around, computed_at)
         same = await unchanged(pool, found) if found else set()
+        confirmations: Confirmations = []
         for item in found:
             if (item.event_id, item.provider, item.metric) not in same:
                 confirmations.append(await broker.publish(
@@ -105,3 +95,4 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
         # Stored after the broker acknowledged: a crash before this publishes again.
         if found:
             await upsert_correlations(pool, found)
+        return []

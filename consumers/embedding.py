@@ -3,18 +3,14 @@ drift from the previous run in PostgreSQL, and publishes ``responses.embedded``.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
-from typing import Any
-
-from faststream.kafka import KafkaMessage
 
 from contracts import RESPONSES_EMBEDDED, RESPONSES_RAW, RawResponse, ResponseEmbedded
 from streams.embedding.embedder import EmbeddingRejected, create_embedder
 from streams.embedding.store import store_embeddings
-from streams.kafka.broker import batch_subscriber_options
 from streams.kafka.dead_letters import DeadLetters
-from streams.kafka.records import Envelope, decode_batch
+from streams.kafka.records import Envelope
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import record_span
 
@@ -27,7 +23,7 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
     dead_letters = DeadLetters(broker, group=group)
     embedder = create_embedder(settings, resources.http)
 
-    async def embed(envelopes: list[Envelope[RawResponse]]) -> list[asyncio.Future[Any]]:
+    async def embed(envelopes: list[Envelope[RawResponse]]) -> Confirmations:
         responses = [e.value for e in envelopes]
         try:
             vectors = await embedder.embed([r.text or "" for r in responses])
@@ -60,16 +56,8 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                     correlation_id=str(r.call_id), no_confirm=True))
         return confirmations
 
-    @broker.subscriber(RESPONSES_RAW.name, **batch_subscriber_options(settings, group=group))
-    async def embedding(body: list[Any], message: KafkaMessage) -> None:
-        batch = decode_batch(message.raw_message, RawResponse)
-        confirmations = [
-            await dead_letters.send(record, stage="decode", error=error)
-            for record, error in batch.invalid
-        ]
+    @consume_batches(resources, group=group, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
+    async def embedding(batch: Batch) -> Confirmations:
         # A failed call has no answer to embed; scoring counts only answered ones.
-        answered = [e for e in batch.valid if e.value.status == "ok"]
-        if answered:
-            confirmations += await embed(answered)
-        # Offsets are committed when this returns: only after every publish is acknowledged.
-        await asyncio.gather(*confirmations)
+        answered = [e for e in batch.of(RawResponse) if e.value.status == "ok"]
+        return await embed(answered) if answered else []

@@ -6,14 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from faststream.kafka import KafkaMessage
-
 from contracts import PROVIDER_CALLS, RESPONSES_RAW, ProviderCallRequested, RawResponse
 from streams.calls.caller import ProviderCaller, Unsent
 from streams.calls.cost_cap import RunBudget
-from streams.kafka.broker import batch_subscriber_options
 from streams.kafka.dead_letters import DeadLetters
-from streams.kafka.records import Envelope, decode_batch
+from streams.kafka.records import Envelope
 from streams.limiter import create_limiter
 from streams.ops.redrive import REDRIVE_HEADER
 from streams.runs.store import (
@@ -23,6 +20,7 @@ from streams.runs.store import (
     mark_dead_lettered,
     schedule_retry,
 )
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.durable import until_stored
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import record_span
@@ -91,13 +89,7 @@ def register(resources: Resources) -> None:
                 coverage_target=settings.coverage_target), what="provider-calls dead letter")
             return None
 
-    @broker.subscriber(PROVIDER_CALLS.name, **batch_subscriber_options(settings, group=GROUP))
-    async def provider_calls(body: list[Any], message: KafkaMessage) -> None:
-        batch = decode_batch(message.raw_message, ProviderCallRequested)
-        confirmations = [
-            await dead_letters.send(record, stage="decode", error=error)
-            for record, error in batch.invalid
-        ]
-        published = await asyncio.gather(*(call(envelope) for envelope in batch.valid))
-        confirmations += [future for future in published if future is not None]
-        await asyncio.gather(*confirmations)
+    @consume_batches(resources, group=GROUP, topics=(PROVIDER_CALLS,), dead_letters=dead_letters)
+    async def provider_calls(batch: Batch) -> Confirmations:
+        published = await asyncio.gather(*(call(e) for e in batch.of(ProviderCallRequested)))
+        return [future for future in published if future is not None]

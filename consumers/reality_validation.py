@@ -14,14 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from faststream.kafka import KafkaMessage
 from opentelemetry import trace
 
 from contracts import RESPONSES_RAW, RESPONSES_VALIDATED, RawResponse
 from streams.errors import DomainRunnerError
-from streams.kafka.broker import batch_subscriber_options
 from streams.kafka.dead_letters import DeadLetters
-from streams.kafka.records import Envelope, decode_batch
+from streams.kafka.records import Envelope
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import batch_spans
 from streams.validation.facts import fetch_facts
@@ -110,11 +109,11 @@ def register(resources: Resources) -> None:
         await asyncio.gather(*confirmations)
         await mark_published(pool, sent)
 
-    @broker.subscriber(RESPONSES_RAW.name, **batch_subscriber_options(settings, group=GROUP))
-    async def reality_validation(body: list[Any], message: KafkaMessage) -> None:
-        batch = decode_batch(message.raw_message, RawResponse)
-        answered = [e for e in batch.valid if e.value.status == "ok"]
-        checks = (asyncio.create_task(presence.run(e.value.domain for e in batch.valid))
+    @consume_batches(resources, group=GROUP, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
+    async def reality_validation(batch: Batch) -> Confirmations:
+        responses = batch.of(RawResponse)
+        answered = [e for e in responses if e.value.status == "ok"]
+        checks = (asyncio.create_task(presence.run(e.value.domain for e in responses))
                   if presence is not None else None)
         try:
             if answered:
@@ -128,10 +127,4 @@ def register(resources: Resources) -> None:
                 (outcome,) = await asyncio.gather(checks, return_exceptions=True)
                 if isinstance(outcome, Exception):
                     logger.error("web-presence checks failed: %r", outcome)
-        # Dead letters only after validation could raise, so a redelivery sends none twice.
-        confirmations = [
-            await dead_letters.send(record, stage="decode", error=error)
-            for record, error in batch.invalid
-        ]
-        # Offsets are committed when this returns: only after every publish is acknowledged.
-        await asyncio.gather(*confirmations)
+        return []

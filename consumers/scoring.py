@@ -6,12 +6,9 @@ stored rows, so any order, duplicate or replay of events gives the same scores."
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
-
-from faststream.kafka import KafkaMessage
 
 from contracts import (
     BRAND_SCORES,
@@ -21,9 +18,9 @@ from contracts import (
     ResponseEmbedded,
     ResponseValidated,
 )
-from streams.kafka.broker import batch_subscriber_options
 from streams.kafka.dead_letters import DeadLetters
-from streams.kafka.records import Envelope, decode_batch
+from streams.kafka.records import Envelope
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import record_span
 from streams.scoring.score import score_domain
@@ -34,7 +31,7 @@ GROUP = "scoring"
 
 def register(resources: Resources, *, group: str = GROUP) -> None:
     """``group`` is for replays into a fresh group; deployments use ``GROUP``."""
-    broker, settings, pool = resources.broker, resources.settings, resources.pool
+    broker, pool = resources.broker, resources.pool
     dead_letters = DeadLetters(broker, group=group)
 
     async def score(run_id: UUID, domain: str) -> list[BrandScore]:
@@ -55,22 +52,15 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                 await upsert_scores(connection, scores)
         return scores
 
-    @broker.subscriber(RESPONSES_VALIDATED.name, RESPONSES_EMBEDDED.name,
-                       **batch_subscriber_options(settings, group=group))
-    async def scoring(body: list[Any], message: KafkaMessage) -> None:
-        records = message.raw_message
-        validated = decode_batch(
-            tuple(r for r in records if r.topic == RESPONSES_VALIDATED.name), ResponseValidated)
-        embedded = decode_batch(
-            tuple(r for r in records if r.topic == RESPONSES_EMBEDDED.name), ResponseEmbedded)
-        confirmations = [
-            await dead_letters.send(record, stage="decode", error=error)
-            for record, error in validated.invalid + embedded.invalid
-        ]
+    @consume_batches(resources, group=group, topics=(RESPONSES_VALIDATED, RESPONSES_EMBEDDED),
+                     dead_letters=dead_letters)
+    async def scoring(batch: Batch) -> Confirmations:
         touched: dict[tuple[UUID, str], Envelope[Any]] = {}
-        envelopes: list[Envelope[Any]] = [*validated.valid, *embedded.valid]
+        envelopes: list[Envelope[Any]] = [*batch.of(ResponseValidated),
+                                          *batch.of(ResponseEmbedded)]
         for envelope in envelopes:
             touched.setdefault((envelope.value.run_id, envelope.value.domain), envelope)
+        confirmations: Confirmations = []
         for (run_id, domain), envelope in sorted(touched.items(), key=lambda item: item[0]):
             with record_span("scoring score", envelope.headers, domain=domain):
                 for brand_score in await score(run_id, domain):
@@ -78,5 +68,4 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                         brand_score, BRAND_SCORES.name, key=brand_score.domain.encode(),
                         correlation_id=f"{brand_score.run_id}:{brand_score.domain}",
                         no_confirm=True))
-        # Offsets are committed when this returns: only after every publish is acknowledged.
-        await asyncio.gather(*confirmations)
+        return confirmations

@@ -4,6 +4,7 @@ PostgreSQL outage."""
 
 from __future__ import annotations
 
+from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.durable import until_stored
 from streams.runtime.http import create_http_client
 from streams.runtime.liveness import live_processes
@@ -20,10 +21,13 @@ from streams.runtime.tracing import (
 )
 
 __all__ = [
+    "Batch",
+    "Confirmations",
     "MigrationError",
     "Resources",
     "batch_spans",
     "configure_tracing",
+    "consume_batches",
     "create_http_client",
     "create_pool",
     "create_redis",

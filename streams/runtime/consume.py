@@ -1,0 +1,67 @@
+"""The skeleton every consumer group shares, so each file in ``consumers/`` shows only its effect:
+decode → effect → publish next, committed once.
+
+The records of a delivered batch are decoded one by one with their topic's contract; the effect
+runs on the valid ones and returns the futures of what it published. Records that do not decode
+go to their dead-letter topic after the effect: a batch whose effect fails is redelivered, and
+dead-letters each of them once. The handler returns (and FastStream commits the offsets) only
+after every publish and every dead letter is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from faststream.kafka import KafkaMessage
+
+from contracts import Message, Topic
+from streams.kafka.broker import batch_subscriber_options
+from streams.kafka.dead_letters import DeadLetters
+from streams.kafka.records import Envelope, decode_batch
+from streams.runtime.resources import Resources
+
+M = TypeVar("M", bound=Message)
+Confirmations = list[asyncio.Future[Any]]
+Effect = Callable[["Batch"], Awaitable[Confirmations]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One delivered batch, decoded: the valid envelopes of each contract, in offset order."""
+
+    valid: Mapping[type[Message], list[Envelope[Any]]]
+
+    def of(self, model: type[M]) -> list[Envelope[M]]:
+        return cast(list[Envelope[M]], self.valid.get(model, []))
+
+
+def consume_batches(resources: Resources, *, group: str, topics: tuple[Topic, ...],
+                    dead_letters: DeadLetters) -> Callable[[Effect], Effect]:
+    """Subscribe the decorated effect to ``topics`` in consumer group ``group``."""
+
+    def subscribe(effect: Effect) -> Effect:
+        async def handler(body: list[Any], message: KafkaMessage) -> None:
+            records = message.raw_message
+            valid: dict[type[Message], list[Envelope[Any]]] = {}
+            invalid = []
+            for topic in topics:
+                decoded = decode_batch(tuple(r for r in records if r.topic == topic.name),
+                                       topic.model)
+                valid[topic.model] = decoded.valid
+                invalid += decoded.invalid
+            confirmations = await effect(Batch(valid))
+            confirmations += [await dead_letters.send(record, stage="decode", error=error)
+                              for record, error in invalid]
+            await asyncio.gather(*confirmations)
+
+        # FastStream names the subscriber (logs, AsyncAPI) after its function.
+        handler.__name__ = handler.__qualname__ = effect.__name__
+        resources.broker.subscriber(*(topic.name for topic in topics),
+                                    **batch_subscriber_options(resources.settings, group=group)
+                                    )(handler)
+        return effect
+
+    return subscribe
+
