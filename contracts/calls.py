@@ -30,4 +30,3 @@ class ProviderCallRequested(Message):
     prompt_version: int
     prompt: str
     sample: int = Field(ge=0)
-    attempt: int = Field(default=1, ge=1)

@@ -7,12 +7,11 @@ tying up the workers (and the batches) of the others."""
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from opentelemetry import trace
@@ -37,6 +36,7 @@ from streams.providers import (
     TransientProviderError,
     adapter_for,
 )
+from streams.providers.types import prompt_tokens_bound
 from streams.runtime.tracing import current_trace_id
 
 MAX_BACKOFF_S = 30.0
@@ -134,7 +134,8 @@ class ProviderCaller:
         config = self._configs.get(request.provider)
         if config is None:
             return 0.0
-        return config.cost_usd(math.ceil(len(request.prompt) / 3), self._settings.max_output_tokens)
+        return config.cost_usd(prompt_tokens_bound(request.prompt),
+                               self._settings.max_output_tokens)
 
     async def call(
         self, request: ProviderCallRequested, *, attempts_before: int = 0
@@ -208,11 +209,9 @@ class ProviderCaller:
                     used_tokens=completion.input_tokens + completion.output_tokens,
                     rate_limit=completion.rate_limit,
                 ))
-                return RawResponse(
-                    call_id=request.call_id, run_id=request.run_id, domain=request.domain,
-                    provider=request.provider, model=request.model, prompt_id=request.prompt_id,
-                    prompt_version=request.prompt_version, sample=request.sample, status="ok",
-                    text=completion.text, model_version=completion.model_version,
+                return _response(
+                    request, status="ok", text=completion.text,
+                    model_version=completion.model_version,
                     finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
                     output_tokens=completion.output_tokens,
                     cost_usd=config.cost_usd(completion.input_tokens, completion.output_tokens),
@@ -223,10 +222,17 @@ class ProviderCaller:
     @staticmethod
     def skipped(request: ProviderCallRequested, error_type: str, error: str) -> RawResponse:
         """A call recorded without being sent (``BudgetExhausted``)."""
-        return RawResponse(
-            call_id=request.call_id, run_id=request.run_id, domain=request.domain,
-            provider=request.provider, model=request.model, prompt_id=request.prompt_id,
-            prompt_version=request.prompt_version, sample=request.sample, status="skipped",
-            attempts=0, error_type=error_type, error=error, trace_id=current_trace_id(),
+        return _response(
+            request, status="skipped", attempts=0, error_type=error_type, error=error,
+            trace_id=current_trace_id(),
             responded_at=datetime.now(UTC),
         )
+
+
+# What a response repeats of its request, so the two cannot drift apart.
+_FROM_REQUEST: set[str] = {"call_id", "run_id", "domain", "provider", "model", "prompt_id",
+                           "prompt_version", "sample"}
+
+
+def _response(request: ProviderCallRequested, **fields: Any) -> RawResponse:
+    return RawResponse(**request.model_dump(include=_FROM_REQUEST), **fields)

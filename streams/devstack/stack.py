@@ -33,6 +33,7 @@ from pathlib import Path
 
 from streams.config import PROJECT_ROOT, STACK_DIR
 from streams.errors import DomainRunnerError
+from streams.providers.catalog import PROVIDERS
 
 _log = logging.getLogger(__name__)
 
@@ -43,16 +44,10 @@ PG_DB = "domain_runner"
 PG_ROLE = "domain_runner"
 PG_OS_USER = "postgres"
 
-# Providers the simulator serves, and the path under the simulator URL where each one's API lives.
+# Providers the simulator serves, and the path under the simulator URL where each one's API
+# lives: OpenAI-compatible APIs under /<name>/v1, the others under /<name>.
 SIM_PROVIDER_PATHS: dict[str, str] = {
-    "openai": "openai/v1",
-    "anthropic": "anthropic",
-    "google": "google",
-    "deepseek": "deepseek/v1",
-    "together": "together/v1",
-    "xai": "xai/v1",
-    "perplexity": "perplexity/v1",
-    "mistral": "mistral/v1",
+    name: f"{name}/v1" if spec.wire == "openai" else name for name, spec in PROVIDERS.items()
 }
 
 READY_TIMEOUT_S: dict[str, float] = {"broker": 20.0, "postgres": 60.0, "redis": 15.0,

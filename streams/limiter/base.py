@@ -3,7 +3,6 @@ the interface both limiters (shared in Redis, local to a process) implement."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -12,7 +11,7 @@ from opentelemetry import metrics
 
 from streams.config import Settings
 from streams.errors import DomainRunnerError
-from streams.providers.types import ProviderConfig, ProviderKey, RateLimitInfo
+from streams.providers.types import ProviderConfig, ProviderKey, RateLimitInfo, prompt_tokens_bound
 
 # Framing a chat request adds (role markers, separators) on top of the prompt's own tokens.
 _REQUEST_OVERHEAD_TOKENS = 8
@@ -57,9 +56,8 @@ def key_limits(config: ProviderConfig, key: ProviderKey, *, burst_s: float) -> K
 
 
 def estimate_tokens(prompt: str, max_output_tokens: int) -> int:
-    """What a call may use at most: the prompt at a pessimistic 3 characters per token (real
-    tokenizers and the simulator count ~4) plus every output token it may produce."""
-    return math.ceil(len(prompt) / 3) + _REQUEST_OVERHEAD_TOKENS + max_output_tokens
+    """What a call may use at most: its prompt's bound plus every output token it may produce."""
+    return prompt_tokens_bound(prompt) + _REQUEST_OVERHEAD_TOKENS + max_output_tokens
 
 
 @dataclass(frozen=True)

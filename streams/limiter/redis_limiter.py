@@ -72,6 +72,27 @@ def _or_minus_one(value: int | None) -> int:
     return -1 if value is None else value
 
 
+def settle_args(limits: KeyLimits | None, reservation: Reservation | None,
+                settlement: Settlement) -> list[Any]:
+    """The script's ``settle`` arguments, in its order. Without a reservation (a revocation
+    seen while Redis was away) nothing is refunded or moved; only the reason is recorded."""
+    info = settlement.rate_limit
+    rpm, tpm, burst, token_burst = ((limits.rpm, limits.tpm, limits.burst, limits.token_burst)
+                                    if limits else (0, 0, 1, 1))
+    return [
+        "settle", rpm, tpm, burst, token_burst,
+        reservation.tokens if reservation else 0, _or_minus_one(settlement.used_tokens),
+        reservation.t_allow_us if reservation else 0, reservation.req_tat_us if reservation else 0,
+        reservation.tok_tat_us if reservation else 0, reservation.epoch if reservation else -1,
+        _micros(settlement.retry_after_s),
+        _or_minus_one(info.limit_requests if info else None),
+        _or_minus_one(info.remaining_requests if info else None),
+        _or_minus_one(info.limit_tokens if info else None),
+        _or_minus_one(info.remaining_tokens if info else None),
+        settlement.revoke_reason or "",
+    ]
+
+
 class RedisLimiter:
     def __init__(
         self,
@@ -192,19 +213,7 @@ class RedisLimiter:
             self._report_revoked(key, reason, newly=newly)
 
     def _settle_args(self, reservation: Reservation, settlement: Settlement) -> list[Any]:
-        limits = self._limits_of(reservation.key)
-        info = settlement.rate_limit
-        return [
-            "settle", limits.rpm, limits.tpm, limits.burst, limits.token_burst,
-            reservation.tokens, _or_minus_one(settlement.used_tokens), reservation.t_allow_us,
-            reservation.req_tat_us, reservation.tok_tat_us, reservation.epoch,
-            _micros(settlement.retry_after_s),
-            _or_minus_one(info.limit_requests if info else None),
-            _or_minus_one(info.remaining_requests if info else None),
-            _or_minus_one(info.limit_tokens if info else None),
-            _or_minus_one(info.remaining_tokens if info else None),
-            settlement.revoke_reason or "",
-        ]
+        return settle_args(self._limits_of(reservation.key), reservation, settlement)
 
     def _limits_of(self, key: ProviderKey) -> KeyLimits:
         for candidate, limits in self._keys.get(key.provider, []):
@@ -222,8 +231,8 @@ class RedisLimiter:
     async def _publish_revocations(self) -> None:
         """Revocations seen while Redis was down, so the other processes learn of them."""
         for key, reason in list(self._unpublished.items()):
-            args: list[Any] = ["settle", 0, 0, 1, 1, 0, -1, 0, 0, 0, -1, -1, -1, -1, -1, -1, reason]
-            await self._script(keys=[key_hash(key)], args=args)
+            await self._script(keys=[key_hash(key)],
+                               args=settle_args(None, None, Settlement(revoke_reason=reason)))
             del self._unpublished[key]
 
     # -- fallback -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the catalog, so every other module of the package (and the limiter, the config) 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -125,3 +126,9 @@ class ProviderConfig:
     def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
         return (input_tokens * self.input_price_per_mtok
                 + output_tokens * self.output_price_per_mtok) / 1_000_000
+
+
+def prompt_tokens_bound(prompt: str) -> int:
+    """The most tokens a prompt can take: a pessimistic 3 characters per token (real tokenizers
+    and the simulator count ~4). What the limiter reserves and a cost cap holds back."""
+    return math.ceil(len(prompt) / 3)

@@ -53,31 +53,30 @@ RETURNING run_id, stop_reason
 """
 
 
+# The ``responses`` columns a RawResponse fills, each named as its field, with its SQL type:
+# the statement below, its unnest and the rows passed to it are all built from this one list.
+RESPONSE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("call_id", "uuid"), ("run_id", "uuid"), ("domain", "text"), ("provider", "text"),
+    ("model", "text"), ("prompt_id", "text"), ("prompt_version", "int"), ("sample", "int"),
+    ("status", "text"), ("text", "text"), ("model_version", "text"), ("finish_reason", "text"),
+    ("input_tokens", "int"), ("output_tokens", "int"), ("cost_usd", "float8"),
+    ("latency_ms", "float8"), ("attempts", "int"), ("error_type", "text"), ("error", "text"),
+    ("key_fingerprint", "text"), ("trace_id", "text"), ("responded_at", "timestamptz"),
+)
+_NAMES = ", ".join(name for name, _ in RESPONSE_COLUMNS)
+
 # Each response once (the first of a call's duplicates in the batch), only for a planned call;
 # the call takes the response's status. Outcome per call: stored, duplicate (stored before) or
 # unknown (no such call). Data-modifying CTEs all see the snapshot from before the statement.
-_STORE_RESPONSES = """
+_STORE_RESPONSES = f"""
 WITH input AS (
     SELECT DISTINCT ON (call_id) *
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::int[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[],
-                $13::int[], $14::int[], $15::float8[], $16::float8[], $17::int[], $18::text[],
-                $19::text[], $20::text[], $21::text[], $22::timestamptz[])
-         WITH ORDINALITY AS r(call_id, run_id, domain, provider, model, prompt_id,
-                              prompt_version, sample, status, text, model_version,
-                              finish_reason, input_tokens, output_tokens, cost_usd, latency_ms,
-                              attempts, error_type, error, key_fingerprint, trace_id,
-                              responded_at, position)
+    FROM unnest({", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(RESPONSE_COLUMNS, 1))})
+         WITH ORDINALITY AS r({_NAMES}, position)
     ORDER BY call_id, position),
 inserted AS (
-    INSERT INTO responses (call_id, run_id, domain, provider, model, prompt_id, prompt_version,
-                           sample, status, text, model_version, finish_reason, input_tokens,
-                           output_tokens, cost_usd, latency_ms, attempts, error_type, error,
-                           key_fingerprint, trace_id, responded_at)
-    SELECT i.call_id, i.run_id, i.domain, i.provider, i.model, i.prompt_id, i.prompt_version,
-           i.sample, i.status, i.text, i.model_version, i.finish_reason, i.input_tokens,
-           i.output_tokens, i.cost_usd, i.latency_ms, i.attempts, i.error_type, i.error,
-           i.key_fingerprint, i.trace_id, i.responded_at
+    INSERT INTO responses ({_NAMES})
+    SELECT {", ".join(f"i.{name}" for name, _ in RESPONSE_COLUMNS)}
     FROM input i JOIN calls c ON c.call_id = i.call_id
     ON CONFLICT (call_id) DO NOTHING
     RETURNING call_id, status),
@@ -258,15 +257,8 @@ async def record_responses(
     failed: Counter[UUID] = Counter()
     skipped: Counter[UUID] = Counter()
     counters = {"ok": succeeded, "failed": failed, "skipped": skipped}
-    rows = [
-        (r.call_id, r.run_id, r.domain, r.provider, r.model, r.prompt_id, r.prompt_version,
-         r.sample, r.status, r.text, r.model_version, r.finish_reason, r.input_tokens,
-         r.output_tokens, r.cost_usd, r.latency_ms, r.attempts, r.error_type, r.error,
-         r.key_fingerprint, r.trace_id, r.responded_at)
-        for r in responses
-    ]
-    columns: list[list[Any]] = ([list(column) for column in zip(*rows, strict=True)]
-                                or [[] for _ in range(22)])
+    columns: list[list[Any]] = [[getattr(r, name) for r in responses]
+                                for name, _ in RESPONSE_COLUMNS]
     async with pool.acquire() as connection, connection.transaction():
         # One statement for the whole batch: a round trip per response made capture the
         # pipeline's bottleneck at the providers' full rate.
