@@ -209,9 +209,9 @@ def limits_env(*, rpm: int, burst: int, tpm: int = 0) -> dict[str, str]:
     env: dict[str, str] = {}
     for name in PROVIDERS:
         upper = name.upper()
-        env[f"{upper}_RPM"] = str(rpm)
-        env[f"{upper}_BURST"] = str(burst)
-        env[f"{upper}_TPM"] = str(tpm)
+        env[f"DR_{upper}_RPM"] = str(rpm)
+        env[f"DR_{upper}_BURST"] = str(burst)
+        env[f"DR_{upper}_TPM"] = str(tpm)
     return env
 
 

@@ -1,16 +1,26 @@
-"""The one place configuration is read: environment variables (prefix ``DR_``), ``.env`` and the
-local stack's env file. Provider keys use the providers' own names (``OPENAI_API_KEY``,
-``OPENAI_API_KEY_2``, …) and are only ever held as ``SecretStr``."""
+"""The one place configuration is read, by pydantic-settings: environment variables (prefix
+``DR_``) over ``.env`` and the local stack's env file. Provider keys use the providers' own names
+(``OPENAI_API_KEY``, ``OPENAI_API_KEY_2``, …) and are only ever held as ``SecretStr``.
+``DR_STACK_DIR`` alone is read before, from the environment: it says where the stack's env file
+is."""
 
 from __future__ import annotations
 
 import os
+import warnings
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from streams.providers.catalog import PROVIDERS
 from streams.providers.types import ProviderConfig, ProviderKey
@@ -20,42 +30,25 @@ STACK_DIR = Path(os.environ.get("DR_STACK_DIR", PROJECT_ROOT / ".stack"))
 STACK_ENV_FILE = STACK_DIR / "stack.env"
 
 
-def _env(name: str) -> str | None:
-    """A variable from the process environment, else from the stack env file or ``.env``."""
-    if name in os.environ:
-        return os.environ[name]
-    return _file_values().get(name)
+class ProviderVariables(PydanticBaseSettingsSource):
+    """Every provider variable (keys, overrides, limits), whose names depend on the provider and
+    the key's number, read by the same sources as every other setting: the environment over the
+    env files. Values are held as ``SecretStr``: the keys are among them."""
 
+    def __init__(self, settings_cls: type[BaseSettings], env: EnvSettingsSource,
+                 dotenv: DotEnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._env, self._dotenv = env, dotenv
 
-def _file_values() -> dict[str, str]:
-    values: dict[str, str] = {}
-    for path in (PROJECT_ROOT / ".env", STACK_ENV_FILE):
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                key, sep, value = line.partition("=")
-                if sep and not key.lstrip().startswith("#"):
-                    values[key.strip()] = value.strip()
-    return values
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
 
-
-def _int_env(name: str) -> int | None:
-    value = _env(name)
-    return int(value) if value else None
-
-
-def provider_keys(provider: str) -> tuple[ProviderKey, ...]:
-    """``<PROVIDER>_API_KEY``, ``<PROVIDER>_API_KEY_2``, … until the first gap."""
-    prefix = f"{provider.upper()}_API_KEY"
-    keys: list[ProviderKey] = []
-    index = 1
-    while (value := _env(prefix if index == 1 else f"{prefix}_{index}")):
-        keys.append(ProviderKey(
-            provider=provider, index=index, secret=SecretStr(value),
-            rpm=_int_env(f"{provider.upper()}_RPM_{index}"),
-            tpm=_int_env(f"{provider.upper()}_TPM_{index}"),
-        ))
-        index += 1
-    return tuple(keys)
+    def __call__(self) -> dict[str, Any]:
+        prefixes = tuple(f"{p}{name}_" for name in PROVIDERS for p in ("", "dr_"))
+        merged = {**self._dotenv.env_vars, **self._env.env_vars}
+        return {"provider_variables": {
+            name.upper(): SecretStr(value) for name, value in merged.items()
+            if value and name.lower().startswith(prefixes)}}
 
 
 class Settings(BaseSettings):
@@ -136,6 +129,49 @@ class Settings(BaseSettings):
     # News correlation compares runs in this window before an event with runs in it after.
     correlation_window_s: float = 7 * 24 * 3600.0
 
+    # Filled by ProviderVariables: <PROVIDER>_API_KEY[_n] and DR_<PROVIDER>_* by name.
+    provider_variables: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource)
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        return (init_settings, env_settings, dotenv_settings,
+                ProviderVariables(settings_cls, env_settings, dotenv_settings),
+                file_secret_settings)
+
+    def _variable(self, name: str) -> str | None:
+        value = self.provider_variables.get(name)
+        return value.get_secret_value() if value is not None else None
+
+    def _limit(self, provider: str, suffix: str) -> int | None:
+        """``DR_<PROVIDER>_<suffix>``; the unprefixed name of earlier releases still counts for
+        one release, with a warning."""
+        name = f"DR_{provider.upper()}_{suffix}"
+        value = self._variable(name)
+        if value is None and (value := self._variable(name[3:])) is not None:
+            warnings.warn(f"{name[3:]} is deprecated: set {name} instead (the old name is read "
+                          "until the next release)", DeprecationWarning, stacklevel=2)
+        return int(value) if value else None
+
+    def provider_keys(self, provider: str) -> tuple[ProviderKey, ...]:
+        """``<PROVIDER>_API_KEY``, ``<PROVIDER>_API_KEY_2``, … until the first gap."""
+        prefix = f"{provider.upper()}_API_KEY"
+        keys: list[ProviderKey] = []
+        index = 1
+        while (value := self._variable(prefix if index == 1 else f"{prefix}_{index}")):
+            keys.append(ProviderKey(
+                provider=provider, index=index, secret=SecretStr(value),
+                rpm=self._limit(provider, f"RPM_{index}"),
+                tpm=self._limit(provider, f"TPM_{index}"),
+            ))
+            index += 1
+        return tuple(keys)
+
     @cached_property
     def provider_configs(self) -> dict[str, ProviderConfig]:
         """Each enabled provider with its overrides (``DR_<NAME>_BASE_URL``, ``_MODEL``, …)."""
@@ -145,23 +181,27 @@ class Settings(BaseSettings):
             upper = name.upper()
 
             def override(field: str, default: str, upper: str = upper) -> str:
-                return _env(f"DR_{upper}_{field}") or default
+                return self._variable(f"DR_{upper}_{field}") or default
 
             configs[name] = ProviderConfig(
                 spec=spec,
                 base_url=override("BASE_URL", spec.base_url).rstrip("/"),
                 model=override("MODEL", spec.model),
-                keys=provider_keys(name),
+                keys=self.provider_keys(name),
                 input_price_per_mtok=float(override("INPUT_PRICE", str(spec.input_price_per_mtok))),
                 output_price_per_mtok=float(
                     override("OUTPUT_PRICE", str(spec.output_price_per_mtok))
                 ),
-                rpm=int(_env(f"{upper}_RPM") or self.default_rpm),
-                tpm=int(_env(f"{upper}_TPM") or self.default_tpm),
-                burst=_int_env(f"{upper}_BURST"),
-                token_burst=_int_env(f"{upper}_TOKEN_BURST"),
+                rpm=_or(self._limit(name, "RPM"), self.default_rpm),
+                tpm=_or(self._limit(name, "TPM"), self.default_tpm),
+                burst=self._limit(name, "BURST"),
+                token_burst=self._limit(name, "TOKEN_BURST"),
             )
         return configs
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def get_settings() -> Settings:

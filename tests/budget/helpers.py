@@ -84,9 +84,9 @@ def provider_env(sim: RunningSimulator, provider: str,
     for key, limits in keys[provider]:
         env[f"{upper}_API_KEY" if key.index == 1 else f"{upper}_API_KEY_{key.index}"] = (
             key.secret.get_secret_value())
-        env[f"{upper}_RPM"] = str(limits.rpm)
-        env[f"{upper}_TPM"] = str(limits.tpm)
-        env[f"{upper}_BURST"] = str(int(limits.burst))
+        env[f"DR_{upper}_RPM"] = str(limits.rpm)
+        env[f"DR_{upper}_TPM"] = str(limits.tpm)
+        env[f"DR_{upper}_BURST"] = str(int(limits.burst))
     return {**env, **extra}
 
 
