@@ -10,17 +10,10 @@ from streams.simulator.answers import (
     true_rates,
 )
 from streams.simulator.brands import Brand, default_brands, load_brands
+from streams.simulator.config import NewsEffect, RateLimit, SimulatorConfig
 from streams.simulator.params import ACCEPTED, ApiParams, ParamRefused, check_request
-from streams.simulator.server import (
-    NewsEffect,
-    RateLimit,
-    RunningSimulator,
-    SimulatorConfig,
-    build_app,
-    fingerprint,
-    serve,
-    start_simulator,
-)
+from streams.simulator.server import RunningSimulator, build_app, serve, start_simulator
+from streams.simulator.wire import fingerprint
 
 __all__ = [
     "ACCEPTED",

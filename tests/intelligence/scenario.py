@@ -44,7 +44,7 @@ from streams.config import Settings
 from streams.kafka.broker import create_broker
 from streams.kafka.topic_reader import true_end_offsets
 from streams.simulator import load_brands, true_rates
-from streams.simulator.server import SimulatorConfig
+from streams.simulator.config import SimulatorConfig
 from streams.validation.facts import load_facts_file
 from tests.groups import publish_domains, running_groups
 from tests.kafka_helpers import wait_until

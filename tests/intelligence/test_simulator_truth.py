@@ -8,7 +8,7 @@ import time
 
 from streams.runs.prompts import PROMPT_SETS
 from streams.simulator import AnswerEngine, SimulatorConfig, default_brands, true_rates
-from streams.simulator.server import apply_patch
+from streams.simulator.config import apply_patch
 
 PROMPTS = {p.id: p for p in PROMPT_SETS["default"]}
 BRAND = default_brands()[0]

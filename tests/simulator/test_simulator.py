@@ -25,7 +25,7 @@ from streams.simulator import (
     load_brands,
     true_rates,
 )
-from streams.simulator.server import go_duration
+from streams.simulator.wire import go_duration
 
 PROMPTS = {p.id: p for p in PROMPT_SETS["default"]}
 OPENAI_WIRE = [name for name, spec in PROVIDERS.items() if spec.wire == "openai"]
