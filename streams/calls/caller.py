@@ -36,7 +36,7 @@ from streams.providers import (
     TransientProviderError,
     adapter_for,
 )
-from streams.providers.types import prompt_tokens_bound
+from streams.providers.types import ProviderConfig, prompt_tokens_bound
 from streams.runtime.tracing import current_trace_id
 
 MAX_BACKOFF_S = 30.0
@@ -140,84 +140,88 @@ class ProviderCaller:
     async def call(
         self, request: ProviderCallRequested, *, attempts_before: int = 0
     ) -> RawResponse | Unsent:
-        """The answer, or why there is none yet (retry) or ever (failed). 429s and refused keys
-        are retried here at once: the limiter already makes the next reservation wait."""
+        """The answer, or why there is none yet (retry) or ever (failed)."""
         config = self._configs.get(request.provider)
         if config is None:
             return Unsent(status="failed", attempts=attempts_before, error=UnknownProvider(
                 f"provider {request.provider!r} is not configured here"))
-        settings = self._settings
-        adapter = self._adapters[request.provider]
-        breaker = self.breakers[request.provider]
-        completion_request = CompletionRequest(
-            model=request.model, prompt=request.prompt, sample=request.sample,
-            max_tokens=self._settings.max_output_tokens, run_id=str(request.run_id),
-        )
-        tokens = estimate_tokens(request.prompt, self._settings.max_output_tokens)
-        span = trace.get_current_span()
         attempt = attempts_before
         async with self._slots[request.provider]:
             while True:
                 attempt += 1
-                if not breaker.allow():
-                    error = CircuitOpen(f"{request.provider}: circuit open after repeated "
-                                        "failures; not sent")
-                    if attempt >= settings.provider_max_attempts:
-                        return Unsent(status="failed", error=error, attempts=attempt)
-                    # Never back before the breaker lets a probe out: retried sooner, calls
-                    # held back by the breaker spend their whole budget on it and are
-                    # dead-lettered while the provider has recovered.
-                    return Unsent(status="retry", error=error, attempts=attempt,
-                                  delay_s=backoff_s(attempt, settings.breaker_reset_s,
-                                                    settings.retry_base_s))
-                try:
-                    reservation = await self._limiter.reserve(request.provider, tokens)
-                except NoUsableKey as exc:
-                    breaker.release()
-                    return Unsent(status="failed", error=exc, attempts=attempt)
-                except RateLimitBacklog as exc:
-                    breaker.release()
-                    if attempt >= settings.provider_max_attempts:
-                        return Unsent(status="failed", error=exc, attempts=attempt)
-                    return Unsent(status="retry", error=exc, attempts=attempt,
-                                  delay_s=backoff_s(attempt, None, settings.retry_base_s))
-                span.add_event("limiter.reserved", {"key": reservation.key.fingerprint,
-                                                    "wait_s": reservation.wait_s})
-                await asyncio.sleep(reservation.wait_s)
-                key = reservation.key
-                started = time.perf_counter()
-                try:
-                    completion = await adapter.complete(self._http, key, completion_request)
-                except ProviderError as exc:
-                    await self._limiter.settle(reservation, settlement_for(exc))
-                    if isinstance(exc, TransientProviderError):
-                        breaker.record_failure()
-                    else:
-                        breaker.release()
-                    delay = retry_delay_s(exc, attempt, settings.provider_max_attempts,
-                                          settings.retry_base_s)
-                    if delay is None:
-                        return Unsent(status="failed", error=exc, attempts=attempt,
-                                      key_fingerprint=key.fingerprint)
-                    if delay > 0:
-                        return Unsent(status="retry", error=exc, attempts=attempt,
-                                      delay_s=delay, key_fingerprint=key.fingerprint)
-                    continue
-                latency_ms = (time.perf_counter() - started) * 1000
-                breaker.record_success()
-                await self._limiter.settle(reservation, Settlement(
-                    used_tokens=completion.input_tokens + completion.output_tokens,
-                    rate_limit=completion.rate_limit,
-                ))
-                return _response(
-                    request, status="ok", text=completion.text,
-                    model_version=completion.model_version,
-                    finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
-                    output_tokens=completion.output_tokens,
-                    cost_usd=config.cost_usd(completion.input_tokens, completion.output_tokens),
-                    latency_ms=latency_ms, attempts=attempt, key_fingerprint=key.fingerprint,
-                    trace_id=current_trace_id(), responded_at=datetime.now(UTC),
-                )
+                outcome = await self._attempt(request, config, attempt)
+                if outcome is not None:
+                    return outcome
+
+    async def _attempt(self, request: ProviderCallRequested, config: ProviderConfig,
+                       attempt: int) -> RawResponse | Unsent | None:
+        """One attempt: the answer, why there is none, or None to go again at once (a 429 or a
+        refused key: the limiter already makes the next reservation wait)."""
+        settings, breaker = self._settings, self.breakers[request.provider]
+        if not breaker.allow():
+            # Never back before the breaker lets a probe out: retried sooner, calls held back
+            # by the breaker spend their whole budget on it and are dead-lettered while the
+            # provider has recovered.
+            return self._retry_or_fail(
+                CircuitOpen(f"{request.provider}: circuit open after repeated failures; "
+                            "not sent"),
+                attempt, backoff_s(attempt, settings.breaker_reset_s, settings.retry_base_s))
+        try:
+            reservation = await self._limiter.reserve(
+                request.provider, estimate_tokens(request.prompt, settings.max_output_tokens))
+        except NoUsableKey as exc:
+            breaker.release()
+            return Unsent(status="failed", error=exc, attempts=attempt)
+        except RateLimitBacklog as exc:
+            breaker.release()
+            return self._retry_or_fail(exc, attempt,
+                                       backoff_s(attempt, None, settings.retry_base_s))
+        trace.get_current_span().add_event(
+            "limiter.reserved", {"key": reservation.key.fingerprint,
+                                 "wait_s": reservation.wait_s})
+        await asyncio.sleep(reservation.wait_s)
+        key = reservation.key
+        started = time.perf_counter()
+        try:
+            completion = await self._adapters[request.provider].complete(
+                self._http, key, CompletionRequest(
+                    model=request.model, prompt=request.prompt, sample=request.sample,
+                    max_tokens=settings.max_output_tokens, run_id=str(request.run_id)))
+        except ProviderError as exc:
+            await self._limiter.settle(reservation, settlement_for(exc))
+            if isinstance(exc, TransientProviderError):
+                breaker.record_failure()
+            else:
+                breaker.release()
+            delay = retry_delay_s(exc, attempt, settings.provider_max_attempts,
+                                  settings.retry_base_s)
+            if delay is None:
+                return Unsent(status="failed", error=exc, attempts=attempt,
+                              key_fingerprint=key.fingerprint)
+            if delay > 0:
+                return Unsent(status="retry", error=exc, attempts=attempt, delay_s=delay,
+                              key_fingerprint=key.fingerprint)
+            return None
+        latency_ms = (time.perf_counter() - started) * 1000
+        breaker.record_success()
+        await self._limiter.settle(reservation, Settlement(
+            used_tokens=completion.input_tokens + completion.output_tokens,
+            rate_limit=completion.rate_limit,
+        ))
+        return _response(
+            request, status="ok", text=completion.text, model_version=completion.model_version,
+            finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=config.cost_usd(completion.input_tokens, completion.output_tokens),
+            latency_ms=latency_ms, attempts=attempt, key_fingerprint=key.fingerprint,
+            trace_id=current_trace_id(), responded_at=datetime.now(UTC),
+        )
+
+    def _retry_or_fail(self, error: BaseException, attempt: int, delay_s: float) -> Unsent:
+        """Retried after ``delay_s``, or failed once the call has used its attempts."""
+        if attempt >= self._settings.provider_max_attempts:
+            return Unsent(status="failed", error=error, attempts=attempt)
+        return Unsent(status="retry", error=error, attempts=attempt, delay_s=delay_s)
 
     @staticmethod
     def skipped(request: ProviderCallRequested, error_type: str, error: str) -> RawResponse:

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from streams.errors import DomainRunnerError
 from streams.providers.catalog import PROVIDERS, Wire
 from streams.providers.types import RUN_HEADER
 from streams.simulator.config import JSON
@@ -42,7 +43,7 @@ def rfc3339(seconds_from_now: float) -> str:
         "%Y-%m-%dT%H:%M:%SZ")
 
 
-class ApiError(Exception):
+class ApiError(DomainRunnerError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
