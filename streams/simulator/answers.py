@@ -1,5 +1,8 @@
 """Deterministic answers with a controlled "truth": how often a model knows a brand and how
-often each stated fact is wrong. Everything is a pure function of (model, prompt, sample, salt),
+often each stated fact is wrong, and per answer whether it knows the brand and where a list ranks
+it. A known answer names its brand as real answers do, in a way drawn per sample: by name, by an
+alias, by its domain alone, in a possessive or in markdown; an unknown one declines (a list names
+the brand's peers only). Everything is a pure function of (model, prompt, sample, salt),
 so a repeated call gives the same text and rates measured over many samples converge to the
 configured ones (see ``true_rates``). The salt is the run the call belongs to: a repeated run is
 a fresh draw from the same truth, as a real model's answers are from one run to the next (its
@@ -75,6 +78,21 @@ _DESCRIBE_CLOSERS = (
     "It is widely regarded as one of the leading names in {industry}.",
     "Its products and services are used by customers around the world.",
     "The company has grown considerably since its early years.",
+)
+# How a known answer names its brand, drawn per sample. A domain alone names a brand in a list
+# ("3. honda.com"); in a description it would not read as an answer about the company.
+_DESCRIBE_NAMINGS = ("name", "alias", "possessive", "markdown")
+_RECOMMEND_NAMINGS = ("name", "alias", "domain", "markdown")
+# The possessive description names the brand only in its possessive.
+_POSSESSIVE_OPENER = ("{owner}{apostrophe}s business is in the {industry} industry: the company "
+                      "was founded in {founded} and is headquartered in {country}.")
+# What an unknown describe answer says. All begin alike: tests/simulator reads that opening.
+_DECLINES = (
+    "I don't have any reliable information about {domain}.",
+    "I don't have any reliable information about {domain}, so I can't say what the company does, "
+    "when it was founded or where it is based.",
+    "I don't have any reliable information about {domain}. It may be a small or recently founded "
+    "business; its own website or a company registry would be a better source.",
 )
 # Neutral openings (no sentiment, no brand) a switched model version puts before its answers.
 _VERSION_PREFACES = (
@@ -197,12 +215,15 @@ def true_rates(provider: str, model: str | None = None, config: RateSource | Non
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A generated answer; ``known`` is None when no brand or prompt kind was recognised."""
+    """A generated answer; ``known`` is None when no brand or prompt kind was recognised;
+    ``rank`` is the 1-based place at which a recommend answer listed the brand (None when it did
+    not list it, and for the other kinds)."""
 
     text: str
     kind: str | None
     domain: str | None
     known: bool | None
+    rank: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +300,7 @@ class AnswerEngine:
         if not restyle or answer.kind is None:
             return answer
         return Answer(_restyle(answer.text, answer.kind, model), answer.kind, answer.domain,
-                      answer.known)
+                      answer.known, answer.rank)
 
     def _answer(self, *, model: str, prompt: str, sample: Draw, knowledge_rate: float,
                 fact_error_rate: float, addendum: str | None) -> Answer:
@@ -289,20 +310,21 @@ class AnswerEngine:
             return Answer(GENERIC_ANSWER, kind, brand.domain if brand else None, None)
         if brand is None:
             # A domain outside the truth list: answered like a brand the model does not know.
-            return Answer(self._unknown(kind, token), kind, token, False)
+            return Answer(self._unknown(kind, token, model, sample), kind, token, False)
         known = self.knows(model, brand.domain, sample, knowledge_rate)
         if kind == "recommend":
-            text = self._recommend(brand, model, sample, known)
-        elif not known:
-            text = self._unknown(kind, brand.domain)
+            text, rank = self._recommend(brand, model, sample, known)
+            return Answer(text, kind, brand.domain, known, rank)
+        if not known:
+            return Answer(self._unknown(kind, brand.domain, model, sample), kind, brand.domain,
+                          known)
+        stated = self.stated_facts(brand, model, sample, fact_error_rate)
+        if kind == "facts":
+            text = self._facts(brand, model, sample, stated)
         else:
-            stated = self.stated_facts(brand, model, sample, fact_error_rate)
-            if kind == "facts":
-                text = self._facts(brand, stated)
-            else:
-                text = self._describe(brand, model, sample, stated)
-                if addendum:
-                    text = f"{text} {addendum}"
+            text = self._describe(brand, model, sample, stated)
+            if addendum:
+                text = f"{text} {addendum}"
         return Answer(text, kind, brand.domain, known)
 
     @staticmethod
@@ -334,18 +356,36 @@ class AnswerEngine:
         return StatedFacts(industry=industry, founded=founded, headquarters_country=country)
 
     @staticmethod
-    def _unknown(kind: str, domain: str) -> str:
+    def _unknown(kind: str, domain: str, model: str, sample: Draw) -> str:
         if kind == "facts":
             return UNKNOWN_FACTS
         if kind == "recommend":
             return f"I don't know which industry {domain} is in, so I can't list similar brands."
-        return f"I don't have any reliable information about {domain}."
+        return _DECLINES[int(unit_hash("unknown", model, domain, sample) * len(_DECLINES))].format(
+            domain=domain)
 
     @staticmethod
-    def _facts(brand: Brand, stated: StatedFacts) -> str:
+    def _naming(kind: str, brand: Brand, model: str, sample: Draw) -> str:
+        """How a known ``kind`` answer of this sample names the brand: one of "name", "alias",
+        "possessive", "markdown" (describe), "domain" (recommend); facts use "name" or
+        "alias". A brand without aliases is named by its name instead."""
+        pick = unit_hash("naming", model, brand.domain, sample)
+        choices = _RECOMMEND_NAMINGS if kind == "recommend" else _DESCRIBE_NAMINGS
+        naming = choices[int(pick * len(choices))]
+        if kind == "facts" and naming != "alias":
+            return "name"
+        return "name" if naming == "alias" and not brand.aliases else naming
+
+    @staticmethod
+    def _alias(brand: Brand, model: str, sample: Draw) -> str:
+        return brand.aliases[int(unit_hash("alias", model, brand.domain, sample)
+                                 * len(brand.aliases))]
+
+    def _facts(self, brand: Brand, model: str, sample: Draw, stated: StatedFacts) -> str:
         products = INDUSTRY_PRODUCTS.get(stated.industry)
+        by_alias = self._naming("facts", brand, model, sample) == "alias"
         return json.dumps({
-            "name": brand.name,
+            "name": self._alias(brand, model, sample) if by_alias else brand.name,
             "industry": stated.industry,
             "founded": stated.founded,
             "headquarters_country": stated.headquarters_country,
@@ -353,31 +393,57 @@ class AnswerEngine:
             "products": list(products) if products else None,
         }, ensure_ascii=False)
 
-    @staticmethod
-    def _describe(brand: Brand, model: str, sample: Draw, stated: StatedFacts) -> str:
+    def _describe(self, brand: Brand, model: str, sample: Draw, stated: StatedFacts) -> str:
         style = unit_hash("style", model, brand.domain, sample)
-        # Sometimes only an alias names the brand, as real models do.
-        by_alias = bool(brand.aliases) and style < 0.2
-        subject = brand.aliases[0] if by_alias else brand.name
+        naming = self._naming("describe", brand, model, sample)
+        subject = brand.name
+        if naming == "alias":
+            subject = self._alias(brand, model, sample)
+        elif naming == "markdown":
+            subject = f"**{brand.name}**"
         country = stated.headquarters_country
         fields = {"subject": subject, "industry": stated.industry, "founded": stated.founded,
                   "country": f"the {country}" if country in _THE_COUNTRIES else country,
                   "domain": brand.domain}
-        sentences = [_DESCRIBE_OPENERS[int(style * 1000) % len(_DESCRIBE_OPENERS)]
-                     .format(**fields)]
-        if brand.aliases and not by_alias and style > 0.6:
+        if naming == "possessive":
+            # Models write both apostrophes; the low digits of the style draw pick one.
+            apostrophe = "’" if style * 10_000 % 1 < 0.5 else "'"
+            opener = _POSSESSIVE_OPENER.format(owner=brand.name, apostrophe=apostrophe, **fields)
+        else:
+            opener = _DESCRIBE_OPENERS[int(style * 1000) % len(_DESCRIBE_OPENERS)].format(**fields)
+        sentences = [opener]
+        if naming == "name" and brand.aliases and style > 0.6:
             sentences.append(f"It is also known as {brand.aliases[-1]}.")
         sentences.append(_DESCRIBE_CLOSERS[int(style * 100_000) % len(_DESCRIBE_CLOSERS)]
                          .format(**fields))
         return " ".join(sentences)
 
-    def _recommend(self, brand: Brand, model: str, sample: Draw, known: bool) -> str:
+    def _recommend(self, brand: Brand, model: str, sample: Draw,
+                   known: bool) -> tuple[str, int | None]:
+        """The list and the place it gives the brand (None when the model does not know it: it
+        lists peers only). Its naming styles every item: all bold, all domains; "alias" names
+        the brand alone by an alias."""
         peers = sorted((b for b in self._by_industry[brand.industry] if b is not brand),
                        key=lambda b: unit_hash("rank", model, brand.domain, sample, b.domain))
-        names = [b.name for b in peers[: 4 if known else 5]]
+        naming = self._naming("recommend", brand, model, sample)
+
+        def item(listed: Brand) -> str:
+            if naming == "domain":
+                return listed.domain
+            if naming == "markdown":
+                return f"**{listed.name}**"
+            if naming == "alias" and listed is brand:
+                return self._alias(brand, model, sample)
+            return listed.name
+
+        items = [item(b) for b in peers[: 4 if known else 5]]
+        rank = None
         if known:
-            names.insert(int(unit_hash("position", model, brand.domain, sample) * 5), brand.name)
-        return "\n".join(f"{i}. {name}" for i, name in enumerate(names, start=1))
+            # An industry with few peers lists the brand last when its place is past the end.
+            place = min(int(unit_hash("position", model, brand.domain, sample) * 5), len(items))
+            items.insert(place, item(brand))
+            rank = place + 1
+        return "\n".join(f"{i}. {text}" for i, text in enumerate(items, start=1)), rank
 
 
 def _restyle(text: str, kind: str, model: str) -> str:

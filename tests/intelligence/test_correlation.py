@@ -11,7 +11,6 @@ import asyncpg
 import pytest
 
 from contracts import ALL_PROVIDERS, CORRELATIONS_FOUND, CorrelationFound
-from streams.config import Settings
 from streams.correlation.evaluate import CORRELATION_VERSION, METRICS
 from streams.kafka.topic_reader import read_records
 from tests.intelligence.scenario import (
@@ -20,15 +19,11 @@ from tests.intelligence.scenario import (
     SWITCHED,
     Scenario,
     false_flag_bound,
-    scenario,
 )
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-async def world(migrated: Settings, simulator: Any) -> Scenario:
-    return await scenario(migrated, simulator)
 
 
 async def _verdicts(world: Scenario, event_id: Any) -> dict[tuple[str, str], asyncpg.Record]:

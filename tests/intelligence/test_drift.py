@@ -12,7 +12,6 @@ import pytest
 from scipy.stats import ttest_ind_from_stats
 
 from contracts import ALL_PROVIDERS
-from streams.config import Settings
 from tests.intelligence.scenario import (
     ALPHA,
     DOMAINS,
@@ -21,15 +20,11 @@ from tests.intelligence.scenario import (
     SWITCHED,
     Scenario,
     false_flag_bound,
-    scenario,
 )
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-async def world(migrated: Settings, simulator: Any) -> Scenario:
-    return await scenario(migrated, simulator)
 
 
 async def _drift(world: Scenario, run: int) -> dict[tuple[str, str], dict[str, Any]]:

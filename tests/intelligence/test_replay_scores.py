@@ -14,10 +14,9 @@ import pytest
 
 from consumers import embedding, scoring
 from contracts import RESPONSES_EMBEDDED, RESPONSES_RAW, RESPONSES_VALIDATED
-from streams.config import Settings
 from streams.ops.replay import execute_reset, plan_reset
 from streams.runtime.resources import open_resources
-from tests.intelligence.scenario import DOMAINS, Scenario, caught_up, scenario
+from tests.intelligence.scenario import DOMAINS, Scenario, caught_up
 from tests.kafka_helpers import wait_until
 
 pytestmark = pytest.mark.stack
@@ -26,9 +25,6 @@ COLUMNS = """run_id, domain, provider, scoring_version, run_created_at, samples,
              model_versions, versions::text, metrics::text, previous_run_id, changes::text"""
 
 
-@pytest.fixture(scope="module")
-async def world(migrated: Settings, simulator: Any) -> Scenario:
-    return await scenario(migrated, simulator)
 
 
 def _same(a: Any, b: Any, where: str) -> None:

@@ -14,7 +14,6 @@ import pytest
 from scipy.stats import chisquare
 
 from contracts import ALL_PROVIDERS
-from streams.config import Settings
 from streams.scoring.score import SCORING_VERSION
 from streams.simulator import load_brands
 from tests.intelligence.scenario import (
@@ -25,15 +24,11 @@ from tests.intelligence.scenario import (
     SWITCHED,
     Scenario,
     false_flag_bound,
-    scenario,
 )
 
 pytestmark = pytest.mark.stack
 
 
-@pytest.fixture(scope="module")
-async def world(migrated: Settings, simulator: Any) -> Scenario:
-    return await scenario(migrated, simulator)
 
 
 async def _scores(world: Scenario, run: int) -> list[asyncpg.Record]:
