@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from streams.config import Settings
 from streams.providers.catalog import PROVIDERS
-from tests.services import test_services
+from tests.support.services import test_services
 
 SPANS = InMemorySpanExporter()
 

@@ -17,7 +17,7 @@ mentions Apple.
 The position is the number written on the first list item that names the brand (a numbered line,
 also as a heading "### 1." or in bold "**1.**"); a bullet's is its place among the answer's list
 items. An answer with fewer than two list items, prose, tables and unnumbered headings rank
-nothing. ``tests/intelligence/test_mention_cases.py`` checks this against other projects' cases
+nothing. ``tests/validation/test_mention_cases.py`` checks this against other projects' cases
 and lists where it deliberately differs."""
 
 from __future__ import annotations

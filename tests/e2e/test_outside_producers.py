@@ -21,7 +21,7 @@ from contracts import DOMAINS_REQUESTED, DomainRequested
 from streams.config import Settings
 from streams.kafka.broker import create_broker
 from streams.ops.redrive import read_dead_letters
-from tests.kafka_helpers import wait_until
+from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.stack
 
@@ -32,7 +32,7 @@ PROVIDERS = ["openai"]
 
 @pytest.fixture(scope="module")
 async def groups(migrated: Settings, simulator: Any) -> AsyncIterator[Settings]:
-    from tests.groups import running_groups
+    from tests.support.groups import running_groups
 
     settings = Settings(providers=PROVIDERS, run_domains_grace_s=3)
     async with running_groups(["capture", "provider-calls"], settings):

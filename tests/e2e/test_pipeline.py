@@ -17,8 +17,8 @@ from producers.domain_file import DomainEntry
 from streams.config import Settings
 from streams.kafka.topic_reader import read_records
 from streams.runs.report import run_report
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.kafka_helpers import wait_committed, wait_until
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_committed, wait_until
 
 pytestmark = pytest.mark.stack
 

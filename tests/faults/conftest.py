@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import LOCAL_STACK_DIR
+from tests.support.services import LOCAL_STACK_DIR
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from streams.config import Settings
 from streams.devstack import stack
-from tests.faults.helpers import (
+from tests.support.faults import (
     answered,
     extra_paid,
     in_flight,
@@ -21,8 +21,8 @@ from tests.faults.helpers import (
     run_identities,
     run_row,
 )
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.stack
 

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from streams.config import Settings
-from tests.faults.helpers import (
+from tests.support.faults import (
     answered,
     extra_paid,
     in_flight,
@@ -23,9 +23,9 @@ from tests.faults.helpers import (
     stored_calls,
     waiting_answers,
 )
-from tests.faults.processes import group_processes
-from tests.groups import brand_entries, publish_domains
-from tests.kafka_helpers import wait_until
+from tests.support.groups import brand_entries, publish_domains
+from tests.support.kafka import wait_until
+from tests.support.processes import group_processes
 
 pytestmark = pytest.mark.stack
 

@@ -15,10 +15,10 @@ import pytest
 from producers.domain_file import DomainEntry
 from streams.config import Settings
 from streams.validation.facts import load_facts_file
-from tests.faults.helpers import run_row
-from tests.faults.processes import group_processes
-from tests.groups import publish_domains
-from tests.kafka_helpers import wait_until
+from tests.support.faults import run_row
+from tests.support.groups import publish_domains
+from tests.support.kafka import wait_until
+from tests.support.processes import group_processes
 
 pytestmark = pytest.mark.stack
 

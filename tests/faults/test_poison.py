@@ -16,8 +16,8 @@ from contracts import DOMAINS_REQUESTED, PROVIDER_CALLS, RESPONSES_RAW
 from streams.config import Settings
 from streams.kafka.broker import create_broker
 from streams.ops.redrive import read_dead_letters
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.stack
 

@@ -14,9 +14,9 @@ from streams.kafka.broker import create_broker
 from streams.ops.redrive import read_dead_letters, redrive
 from streams.runs.report import run_report
 from streams.runtime.postgres import create_pool
-from tests.faults.helpers import run_row
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.faults import run_row
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.stack
 

@@ -13,9 +13,9 @@ import pytest
 
 from streams.config import Settings
 from streams.devstack import stack
-from tests.faults.helpers import answered, kill_service, paid_calls, run_row
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.faults import answered, kill_service, paid_calls, run_row
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.stack
 

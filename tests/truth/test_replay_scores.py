@@ -16,8 +16,8 @@ from consumers import embedding, scoring
 from contracts import RESPONSES_EMBEDDED, RESPONSES_RAW, RESPONSES_VALIDATED
 from streams.ops.replay import execute_reset, plan_reset
 from streams.runtime.resources import open_resources
-from tests.intelligence.scenario import DOMAINS, Scenario, caught_up
-from tests.kafka_helpers import wait_until
+from tests.support.kafka import wait_until
+from tests.truth.scenario import DOMAINS, Scenario, caught_up
 
 pytestmark = pytest.mark.stack
 

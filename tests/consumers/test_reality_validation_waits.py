@@ -16,8 +16,8 @@ from streams.runs.planning import PlannedDomain, plan_calls
 from streams.runs.store import record_plan, record_responses
 from streams.runtime.postgres import create_pool
 from streams.validation.facts import load_facts_file
-from tests.groups import brand_entries, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.groups import brand_entries, running_groups
+from tests.support.kafka import wait_until
 
 pytestmark = pytest.mark.stack
 

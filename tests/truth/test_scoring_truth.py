@@ -16,7 +16,7 @@ from scipy.stats import chisquare
 from contracts import ALL_PROVIDERS
 from streams.scoring.score import SCORING_VERSION
 from streams.simulator import load_brands
-from tests.intelligence.scenario import (
+from tests.truth.scenario import (
     ALPHA,
     DOMAINS,
     NEWS_BRAND,

@@ -1,4 +1,4 @@
-"""A separate process for the budget tests: ``python -m tests.budget.worker SPEC_JSON``.
+"""A separate process for the budget tests: ``python -m tests.support.limiter_worker SPEC_JSON``.
 
 ``{"mode": "reserve", ...}`` makes ``count`` reservations on the shared limiter without sending
 anything and prints them; ``{"mode": "call", ...}`` sends ``count`` real calls through

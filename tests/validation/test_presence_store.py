@@ -25,7 +25,7 @@ from streams.validation.presence_store import (
     today,
 )
 from streams.validation.web_presence import WebPresenceChecker
-from tests.intelligence.websites import Sites, serve_sites
+from tests.support.websites import Sites, serve_sites
 
 pytestmark = pytest.mark.stack
 

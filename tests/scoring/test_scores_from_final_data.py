@@ -12,9 +12,9 @@ import pytest
 
 from contracts import RESPONSES_EMBEDDED, RESPONSES_VALIDATED
 from streams.config import Settings
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.intelligence.scenario import caught_up
-from tests.kafka_helpers import wait_until
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_until
+from tests.truth.scenario import caught_up
 
 pytestmark = pytest.mark.stack
 

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from streams.config import Settings
 from streams.limiter import KeyLimits, RateLimitBacklog, RedisLimiter, key_hash
 from streams.limiter import redis_limiter as redis_limiter_module
-from tests.budget.helpers import fresh_keys
+from tests.support.limiter import fresh_keys
 
 pytestmark = pytest.mark.stack
 

@@ -20,7 +20,7 @@ from streams.limiter import KeyLimits, RedisLimiter, provider_limits
 from streams.runtime.http import create_http_client
 from streams.runtime.redis import create_redis
 from streams.simulator import fingerprint
-from tests.budget.helpers import (
+from tests.support.limiter import (
     fresh_keys,
     private_simulator,
     provider_env,

@@ -22,9 +22,9 @@ from streams.validation.facts import fetch_facts, load_facts_file
 from streams.validation.presence_store import today
 from streams.validation.store import brand_names, stored_answers
 from streams.validation.validate import validate_answer
-from tests.groups import brand_entries, publish_domains, running_groups
-from tests.intelligence.websites import serve_sites
-from tests.kafka_helpers import wait_committed, wait_until
+from tests.support.groups import brand_entries, publish_domains, running_groups
+from tests.support.kafka import wait_committed, wait_until
+from tests.support.websites import serve_sites
 
 pytestmark = pytest.mark.stack
 

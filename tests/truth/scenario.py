@@ -46,8 +46,8 @@ from streams.kafka.topic_reader import true_end_offsets
 from streams.simulator import load_brands, true_rates
 from streams.simulator.config import SimulatorConfig
 from streams.validation.facts import load_facts_file
-from tests.groups import publish_domains, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.groups import publish_domains, running_groups
+from tests.support.kafka import wait_until
 
 GROUPS = ["capture", "provider-calls", "reality-validation", "embedding", "scoring",
           "correlation"]

@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import ttest_ind_from_stats
 
 from contracts import ALL_PROVIDERS
-from tests.intelligence.scenario import (
+from tests.truth.scenario import (
     ALPHA,
     DOMAINS,
     NEWS_BRAND,

@@ -13,7 +13,7 @@ import pytest
 from contracts import ALL_PROVIDERS, CORRELATIONS_FOUND, CorrelationFound
 from streams.correlation.evaluate import CORRELATION_VERSION, METRICS
 from streams.kafka.topic_reader import read_records
-from tests.intelligence.scenario import (
+from tests.truth.scenario import (
     ALPHA,
     NEWS_BRAND,
     SWITCHED,

@@ -39,9 +39,9 @@ def key_spec(keys: dict[str, list[tuple[ProviderKey, KeyLimits]]]) -> list[list[
 
 async def run_worker(spec: dict[str, Any], env: dict[str, str] | None = None
                      ) -> tuple[dict[str, Any], str]:
-    """Run ``tests.budget.worker`` in its own process; its JSON result and its stderr."""
+    """Run ``tests.support.limiter_worker`` in its own process; its JSON result and its stderr."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.budget.worker", json.dumps(spec), cwd=PROJECT_ROOT,
+        sys.executable, "-m", "tests.support.limiter_worker", json.dumps(spec), cwd=PROJECT_ROOT,
         env={**os.environ, **(env or {})}, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -13,7 +13,7 @@ from streams.config import Settings
 from streams.limiter import KeyLimits, RedisLimiter, Settlement
 from streams.providers import RateLimitInfo
 from streams.runtime.redis import create_redis
-from tests.budget.helpers import fresh_keys, key_spec, run_worker, run_workers
+from tests.support.limiter import fresh_keys, key_spec, run_worker, run_workers
 
 pytestmark = pytest.mark.stack
 

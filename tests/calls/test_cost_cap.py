@@ -18,9 +18,9 @@ from streams.kafka.broker import create_broker
 from streams.runs.planning import PlannedDomain, plan_calls
 from streams.runs.report import run_report
 from streams.simulator import RunningSimulator
-from tests.budget.helpers import private_simulator, sim_stats
-from tests.groups import brand_entries, running_groups
-from tests.kafka_helpers import wait_until
+from tests.support.groups import brand_entries, running_groups
+from tests.support.kafka import wait_until
+from tests.support.limiter import private_simulator, sim_stats
 
 pytestmark = pytest.mark.stack
 

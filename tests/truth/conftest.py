@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streams.config import Settings
-from tests.intelligence.scenario import Scenario, scenario
+from tests.truth.scenario import Scenario, scenario
 
 
 @pytest.fixture(scope="module")

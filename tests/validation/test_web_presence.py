@@ -13,7 +13,7 @@ import pytest
 from streams.inputs.safe_fetch import ResolutionError, static_resolver, system_resolver
 from streams.runtime.http import create_http_client
 from streams.validation.web_presence import WebPresenceChecker
-from tests.intelligence.websites import Sites, serve_sites
+from tests.support.websites import Sites, serve_sites
 
 
 @pytest.fixture(scope="module")
