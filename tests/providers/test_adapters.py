@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 
 from streams.providers import (
+    RUN_HEADER,
     SAMPLE_HEADER,
     AnthropicAdapter,
     AuthenticationFailed,
@@ -279,70 +280,275 @@ async def test_gemini_request_is_generate_content_with_goog_api_key() -> None:
     }
 
 
-# -- successes -------------------------------------------------------------------------------
+# -- the contract every wire format keeps ---------------------------------------------------
+
+Case = tuple[str, int, Any]  # (provider, status, body)
+TRANSPORT_ERRORS = [httpx.ReadTimeout("timed out"), httpx.ConnectTimeout("timed out"),
+                    httpx.ConnectError("[Errno 111] Connection refused"),
+                    httpx.RemoteProtocolError("EOF")]
 
 
-async def test_openai_success_parsed() -> None:
-    completion = await complete("openai", responding(200, openai_success()))
-    assert completion.text == "Acme makes anvils."
-    assert completion.model_version == "gpt-4o-mini-2024-07-18"
-    assert (completion.finish_reason, completion.raw_finish_reason) == ("stop", "stop")
-    assert (completion.input_tokens, completion.output_tokens) == (19, 10)
-    assert completion.status_code == 200
+def _masked(secret: str) -> str:
+    """How OpenAI echoes a wrong key: first 8 and last 4 characters."""
+    return f"{secret[:8]}{'*' * 20}{secret[-4:]}"
 
 
-@pytest.mark.parametrize(
-    ("raw", "normalised"),
-    [("length", "length"), ("model_length", "length"), ("content_filter", "content_filter"),
-     ("tool_calls", "other")],
-)
-async def test_openai_finish_reasons(raw: str, normalised: str) -> None:
-    completion = await complete("mistral", responding(200, openai_success(finish=raw)))
-    assert (completion.finish_reason, completion.raw_finish_reason) == (normalised, raw)
+class WireContract:
+    """What every wire format must do, written once (after FastStream's shared broker tests):
+    a subclass per format supplies provider-shaped bodies from that API's reference, and each
+    case names the provider it is sent to (several speak the OpenAI format)."""
+
+    wire: ClassVar[str]
+    provider: ClassVar[str]
+    # success(): (text, model_version, finish_reason, raw_finish_reason, input, output tokens)
+    parsed: ClassVar[tuple[str, str, str, str, int, int]]
+    finish_reasons: ClassVar[tuple[tuple[str, str], ...]]  # (raw, normalised)
+    # (body, headers, retry_after_s, start of the message)
+    rate_limited: ClassVar[tuple[Any, dict[str, str], float, str]]
+    auth_errors: ClassVar[tuple[Case, ...]]
+    transient_errors: ClassVar[tuple[Case, ...]]
+    permanent_errors: ClassVar[tuple[Case, ...]]
+    malformed: ClassVar[tuple[tuple[str, Any], ...]]
+    echoing: ClassVar[tuple[tuple[int, Callable[[str], Any]], ...]]  # bodies quoting the key
+
+    def success(self, finish: str | None = None) -> Any:
+        raise NotImplementedError
+
+    def test_cases_are_of_this_wire(self) -> None:
+        providers = [self.provider] + [case[0] for case in (
+            *self.auth_errors, *self.transient_errors, *self.permanent_errors, *self.malformed)]
+        assert {PROVIDERS[p].wire for p in providers} == {self.wire}
+
+    async def test_success_is_parsed(self) -> None:
+        completion = await complete(self.provider, responding(200, self.success()))
+        assert (completion.text, completion.model_version, completion.finish_reason,
+                completion.raw_finish_reason, completion.input_tokens,
+                completion.output_tokens) == self.parsed
+        assert completion.status_code == 200
+
+    async def test_finish_reasons_are_normalised(self) -> None:
+        for raw, normalised in self.finish_reasons:
+            completion = await complete(self.provider, responding(200, self.success(raw)))
+            assert (completion.finish_reason, completion.raw_finish_reason) == (normalised, raw)
+
+    async def test_sample_and_run_go_in_headers_real_apis_ignore(self) -> None:
+        seen: list[httpx.Request] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return json_response(200, self.success())
+
+        await complete(self.provider, handler, replace(REQUEST, run_id="run-7"))
+        assert (seen[0].headers[SAMPLE_HEADER], seen[0].headers[RUN_HEADER]) == ("3", "run-7")
+
+    async def test_429_is_rate_limited_with_its_wait(self) -> None:
+        body, headers, retry_after_s, message = self.rate_limited
+        exc = await fail(self.provider, responding(429, body, headers))
+        assert isinstance(exc, RateLimited) and exc.retryable
+        assert (exc.retry_after_s, exc.status_code) == (retry_after_s, 429)
+        assert exc.message.startswith(message), exc.message
+
+    async def test_auth_failures_take_the_key_out(self) -> None:
+        for provider, status, body in self.auth_errors:
+            exc = await fail(provider, responding(status, body))
+            assert type(exc) is AuthenticationFailed, (status, body)
+            assert not exc.retryable and exc.status_code == status
+
+    async def test_transient_failures_are_retried(self) -> None:
+        for provider, status, body in self.transient_errors:
+            exc = await fail(provider, responding(status, body))
+            assert type(exc) is TransientProviderError, (status, body)
+            assert exc.retryable and exc.status_code == status
+
+    async def test_permanent_failures_are_not(self) -> None:
+        for provider, status, body in self.permanent_errors:
+            exc = await fail(provider, responding(status, body))
+            assert type(exc) is PermanentProviderError, (status, body)
+            assert not exc.retryable and exc.status_code == status
+            assert len(exc.message) > 10
+
+    async def test_malformed_success_bodies(self) -> None:
+        for provider, body in self.malformed:
+            exc = await fail(provider, responding(200, body))
+            assert type(exc) is MalformedResponse, body
+            assert not exc.retryable and exc.status_code == 200
+
+    async def test_non_json_200_is_malformed(self) -> None:
+        exc = await fail(self.provider,
+                         lambda request: httpx.Response(200, text="<html>portal</html>"))
+        assert type(exc) is MalformedResponse
+
+    @pytest.mark.parametrize("error", TRANSPORT_ERRORS, ids=lambda e: type(e).__name__)
+    async def test_timeouts_and_transport_errors_are_transient(
+        self, error: httpx.RequestError
+    ) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise error
+
+        exc = await fail(self.provider, handler)
+        assert type(exc) is TransientProviderError and exc.retryable
+        assert exc.status_code is None
+        assert type(error).__name__ in exc.message
+
+    async def test_key_never_appears_in_exceptions_even_when_echoed(self) -> None:
+        secret = key_for(self.provider).secret.get_secret_value()
+        for status, body in self.echoing:
+            exc = await fail(self.provider, responding(status, body(secret)))
+            for rendering in (str(exc), repr(exc), exc.message, *map(str, exc.args)):
+                assert secret not in rendering
+                assert secret[-12:] not in rendering
+                assert _masked(secret) not in rendering
+            assert "[REDACTED]" in exc.message
 
 
-async def test_openai_null_content_is_empty_text() -> None:
-    completion = await complete(
-        "openai", responding(200, openai_success(content=None, finish="content_filter"))
+class TestOpenAIWire(WireContract):
+    wire = "openai"
+    provider = "openai"
+    parsed = ("Acme makes anvils.", "gpt-4o-mini-2024-07-18", "stop", "stop", 19, 10)
+    finish_reasons = (("length", "length"), ("model_length", "length"),
+                      ("content_filter", "content_filter"), ("tool_calls", "other"),)
+    rate_limited = (
+        openai_error("Rate limit reached for gpt-4o-mini in organization org-abc on requests "
+                     "per min (RPM): Limit 500, Used 500, Requested 1.", "requests",
+                     "rate_limit_exceeded"),
+        {"retry-after": "20", "x-ratelimit-remaining-requests": "0",
+         "x-ratelimit-reset-requests": "20s"}, 20.0, "requests: Rate limit reached")
+    auth_errors = (("openai", 401, openai_error("Incorrect API key provided: sk-proj-****abcd.",
+                                                "invalid_request_error", "invalid_api_key")),)
+    transient_errors = (
+        ("openai", 500, openai_error("The server had an error while processing your request.",
+                                     "server_error")),
+        ("openai", 503, openai_error("The engine is currently overloaded, please try again "
+                                     "later", "server_error")),
+        ("perplexity", 408, {"detail": "Request Timeout"}),
     )
-    assert completion.text == ""
-    assert completion.finish_reason == "content_filter"
+    permanent_errors = (
+        ("openai", 400, openai_error("Invalid value for 'temperature': must be <= 2.",
+                                     "invalid_request_error", "invalid_value")),
+        ("openai", 404, openai_error("The model `gpt-9` does not exist or you do not have "
+                                     "access to it.", "invalid_request_error",
+                                     "model_not_found")),
+        ("mistral", 422, {"object": "error", "message": "Input should be a valid integer",
+                          "type": "invalid_request_error", "param": None, "code": None}),
+    )
+    malformed = (
+        ("openai", {"id": "chatcmpl-1", "object": "chat.completion", "choices": []}),
+        ("openai", {"choices": [{"index": 0, "finish_reason": "stop"}]}),
+        ("deepseek", {"choices": [{"message": {"content": 42}}]}),
+        ("openai", {**openai_success(), "usage": {"prompt_tokens": "19"}}),
+    )
+    echoing = (
+        (401, lambda secret: openai_error(
+            f"Incorrect API key provided: {_masked(secret)}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+            "invalid_api_key")),
+        (400, lambda secret: openai_error(f"Bad header 'Authorization: Bearer {secret}'",
+                                          "invalid_request_error")),
+    )
+
+    def success(self, finish: str | None = None) -> Any:
+        return openai_success(finish=finish or "stop")
+
+    async def test_rate_limit_headers_ride_with_the_429(self) -> None:
+        body, headers, _, _ = self.rate_limited
+        exc = await fail(self.provider, responding(429, body, headers))
+        assert exc.rate_limit is not None and exc.rate_limit.remaining_requests == 0
 
 
-async def test_anthropic_success_parsed() -> None:
-    completion = await complete("anthropic", responding(200, anthropic_success()))
-    assert completion.text == "Acme makes anvils."
-    assert completion.model_version == "claude-3-5-haiku-20241022"
-    assert (completion.finish_reason, completion.raw_finish_reason) == ("stop", "end_turn")
-    assert (completion.input_tokens, completion.output_tokens) == (2095, 503)
+class TestAnthropicWire(WireContract):
+    wire = "anthropic"
+    provider = "anthropic"
+    parsed = ("Acme makes anvils.", "claude-3-5-haiku-20241022", "stop", "end_turn", 2095, 503)
+    finish_reasons = (("max_tokens", "length"), ("stop_sequence", "stop"),
+                      ("refusal", "content_filter"), ("tool_use", "other"),)
+    rate_limited = (
+        anthropic_error("rate_limit_error", "Number of request tokens has exceeded your "
+                        "per-minute rate limit"),
+        {"retry-after": "12"}, 12.0, "rate_limit_error: Number of request tokens")
+    auth_errors = (
+        ("anthropic", 401, anthropic_error("authentication_error", "invalid x-api-key")),
+        ("anthropic", 403, anthropic_error("permission_error", "Your API key does not have "
+                                           "permission to use the specified resource.")),
+    )
+    transient_errors = (
+        ("anthropic", 500, anthropic_error("api_error", "Internal server error")),
+        ("anthropic", 529, anthropic_error("overloaded_error", "Overloaded")),
+    )
+    permanent_errors = (
+        ("anthropic", 400, anthropic_error("invalid_request_error",
+                                           "max_tokens: Field required")),
+        ("anthropic", 413, anthropic_error("request_too_large",
+                                           "Request exceeds the maximum size")),
+    )
+    malformed = (
+        ("anthropic", {"type": "message", "content": "hi", "usage": {}}),
+        # No usage:
+        ("anthropic", {"type": "message", "content": [], "stop_reason": "end_turn"}),
+    )
+    echoing = ((401, lambda secret: anthropic_error("authentication_error",
+                                                    f"invalid x-api-key {secret}")),)
+
+    def success(self, finish: str | None = None) -> Any:
+        return anthropic_success(finish or "end_turn")
 
 
-@pytest.mark.parametrize(
-    ("raw", "normalised"),
-    [("max_tokens", "length"), ("stop_sequence", "stop"), ("refusal", "content_filter"),
-     ("tool_use", "other")],
-)
-async def test_anthropic_stop_reasons(raw: str, normalised: str) -> None:
-    completion = await complete("anthropic", responding(200, anthropic_success(raw)))
-    assert (completion.finish_reason, completion.raw_finish_reason) == (normalised, raw)
+class TestGeminiWire(WireContract):
+    wire = "gemini"
+    provider = "google"
+    parsed = ("Acme makes anvils.", "gemini-1.5-flash-002", "stop", "STOP", 8, 12)
+    finish_reasons = (("MAX_TOKENS", "length"), ("SAFETY", "content_filter"),
+                      ("RECITATION", "content_filter"), ("OTHER", "other"),)
+    rate_limited = (
+        google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+             "violations": [{"quotaMetric": "generativelanguage.googleapis.com/"
+                             "generate_content_free_tier_requests",
+                             "quotaId": "GenerateRequestsPerMinute"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "43s"},
+        ]), {}, 43.0, "RESOURCE_EXHAUSTED: You exceeded")
+    auth_errors = (
+        ("google", 400, google_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass "
+                                     "a valid API key.", [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+             "domain": "googleapis.com",
+             "metadata": {"service": "generativelanguage.googleapis.com"}},
+        ])),
+        ("google", 403, google_error(403, "PERMISSION_DENIED", "Method doesn't allow "
+                                     "unregistered callers.")),
+    )
+    transient_errors = (
+        ("google", 500, google_error(500, "INTERNAL", "An internal error has occurred.")),
+        ("google", 503, google_error(503, "UNAVAILABLE", "The model is overloaded. "
+                                     "Please try again later.")),
+    )
+    permanent_errors = (
+        ("google", 400, google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")),
+        ("google", 404, google_error(404, "NOT_FOUND", "models/gemini-9 is not found for API "
+                                     "version v1beta.")),
+    )
+    malformed = (
+        ("google", {}),
+        ("google", {"candidates": [{"content": {"parts": "hi"}}]}),
+        ("google", {"candidates": [{}]}),
+        ("google", ["not", "an", "object"]),
+    )
+    echoing = (
+        (400, lambda secret: google_error(400, "INVALID_ARGUMENT", f"API key {secret} not valid.",
+                                          [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                            "reason": "API_KEY_INVALID"}])),
+        (500, lambda secret: google_error(500, "INTERNAL", f"key={secret}&alt=json failed")),
+    )
+
+    def success(self, finish: str | None = None) -> Any:
+        return gemini_success(finish or "STOP")
+
+    async def test_rate_limit_from_the_body_is_the_key_view(self) -> None:
+        body, headers, retry_after_s, _ = self.rate_limited
+        exc = await fail(self.provider, responding(429, body, headers))
+        assert exc.rate_limit is not None and exc.rate_limit.retry_after_s == retry_after_s
 
 
-async def test_gemini_success_parsed() -> None:
-    completion = await complete("google", responding(200, gemini_success()))
-    assert completion.text == "Acme makes anvils."
-    assert completion.model_version == "gemini-1.5-flash-002"
-    assert (completion.finish_reason, completion.raw_finish_reason) == ("stop", "STOP")
-    assert (completion.input_tokens, completion.output_tokens) == (8, 12)
-
-
-@pytest.mark.parametrize(
-    ("raw", "normalised"),
-    [("MAX_TOKENS", "length"), ("SAFETY", "content_filter"), ("RECITATION", "content_filter"),
-     ("OTHER", "other")],
-)
-async def test_gemini_finish_reasons(raw: str, normalised: str) -> None:
-    completion = await complete("google", responding(200, gemini_success(raw)))
-    assert (completion.finish_reason, completion.raw_finish_reason) == (normalised, raw)
+# -- what only one wire format does ----------------------------------------------------------
 
 
 async def test_gemini_model_version_falls_back_to_requested_model() -> None:
@@ -387,6 +593,69 @@ async def test_gemini_thoughts_are_not_text_but_are_billed() -> None:
     completion = await complete("google", responding(200, body))
     assert completion.text == "Acme makes anvils."
     assert completion.output_tokens == 42
+
+
+async def test_openai_null_content_is_empty_text() -> None:
+    completion = await complete(
+        "openai", responding(200, openai_success(content=None, finish="content_filter"))
+    )
+    assert completion.text == ""
+    assert completion.finish_reason == "content_filter"
+
+
+async def test_429_without_retry_after_waits_for_exhausted_window() -> None:
+    headers = {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1m30s",
+               "x-ratelimit-remaining-requests": "10", "x-ratelimit-reset-requests": "2h"}
+    exc = await fail("xai", responding(429, openai_error("slow down", "tokens"), headers))
+    assert isinstance(exc, RateLimited)
+    assert exc.retry_after_s == 90.0
+
+
+@pytest.mark.parametrize(
+    ("provider", "status", "body"),
+    [
+        ("openai", 429, openai_error("You exceeded your current quota, please check your plan "
+                                     "and billing details.", "insufficient_quota",
+                                     "insufficient_quota")),
+        ("deepseek", 402, openai_error("Insufficient Balance", "unknown_error",
+                                       "invalid_request_error")),
+    ],
+)
+async def test_out_of_credit_leaves_rotation(provider: str, status: int, body: Any) -> None:
+    exc = await fail(provider, responding(status, body))
+    assert isinstance(exc, QuotaExhausted) and isinstance(exc, AuthenticationFailed)
+    assert not exc.retryable
+
+
+async def test_non_json_gateway_error_is_transient_with_body_text() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="<html><body>502 Bad Gateway</body></html>")
+
+    exc = await fail("together", handler)
+    assert type(exc) is TransientProviderError
+    assert "502 Bad Gateway" in exc.message
+
+
+async def test_x_should_retry_makes_a_4xx_transient() -> None:
+    body = anthropic_error("invalid_request_error", "try again")
+    exc = await fail("anthropic", responding(400, body, {"x-should-retry": "true"}))
+    assert type(exc) is TransientProviderError
+
+
+async def test_error_message_is_truncated() -> None:
+    exc = await fail("openai", responding(400, openai_error("x" * 5000, "invalid_request_error")))
+    assert len(exc.message) <= 500
+
+
+async def test_key_not_in_transport_error_messages() -> None:
+    secret = SECRETS["openai"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"proxy rejected Authorization: Bearer {secret}")
+
+    exc = await fail("openai", handler)
+    assert secret not in str(exc) and secret not in repr(exc)
+    assert exc.__cause__ is None and exc.__suppress_context__  # tracebacks can't leak it either
 
 
 # -- rate-limit headers ----------------------------------------------------------------------
@@ -481,255 +750,7 @@ def test_parse_rfc3339() -> None:
     assert parse_rfc3339("not a time") is None
 
 
-# -- errors ----------------------------------------------------------------------------------
-
-
-async def test_openai_429_is_rate_limited_with_retry_after() -> None:
-    headers = {"retry-after": "20", "x-ratelimit-remaining-requests": "0",
-               "x-ratelimit-reset-requests": "20s"}
-    body = openai_error("Rate limit reached for gpt-4o-mini in organization org-abc on requests "
-                        "per min (RPM): Limit 500, Used 500, Requested 1.", "requests",
-                        "rate_limit_exceeded")
-    exc = await fail("openai", responding(429, body, headers))
-    assert isinstance(exc, RateLimited) and exc.retryable
-    assert exc.retry_after_s == 20.0
-    assert exc.status_code == 429
-    assert exc.rate_limit is not None and exc.rate_limit.remaining_requests == 0
-    assert "Rate limit reached" in exc.message
-
-
-async def test_429_without_retry_after_waits_for_exhausted_window() -> None:
-    headers = {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "1m30s",
-               "x-ratelimit-remaining-requests": "10", "x-ratelimit-reset-requests": "2h"}
-    exc = await fail("xai", responding(429, openai_error("slow down", "tokens"), headers))
-    assert isinstance(exc, RateLimited)
-    assert exc.retry_after_s == 90.0
-
-
-async def test_anthropic_429_is_rate_limited_with_retry_after() -> None:
-    body = anthropic_error("rate_limit_error", "Number of request tokens has exceeded your "
-                           "per-minute rate limit")
-    exc = await fail("anthropic", responding(429, body, {"retry-after": "12"}))
-    assert isinstance(exc, RateLimited)
-    assert exc.retry_after_s == 12.0
-    assert exc.message.startswith("rate_limit_error: Number of request tokens")
-
-
-async def test_gemini_429_retry_delay_from_body() -> None:
-    body = google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", [
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-         "violations": [{"quotaMetric": "generativelanguage.googleapis.com/"
-                         "generate_content_free_tier_requests",
-                         "quotaId": "GenerateRequestsPerMinute"}]},
-        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "43s"},
-    ])
-    exc = await fail("google", responding(429, body))
-    assert isinstance(exc, RateLimited)
-    assert exc.retry_after_s == 43.0
-    assert exc.rate_limit is not None and exc.rate_limit.retry_after_s == 43.0
-    assert exc.message.startswith("RESOURCE_EXHAUSTED: You exceeded")
-
-
-AUTH_ERRORS = [
-    ("openai", 401, openai_error("Incorrect API key provided: sk-proj-****abcd.",
-                                 "invalid_request_error", "invalid_api_key")),
-    ("anthropic", 401, anthropic_error("authentication_error", "invalid x-api-key")),
-    ("anthropic", 403, anthropic_error("permission_error", "Your API key does not have "
-                                       "permission to use the specified resource.")),
-    ("google", 400, google_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a "
-                                 "valid API key.", [
-        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-         "domain": "googleapis.com",
-         "metadata": {"service": "generativelanguage.googleapis.com"}},
-    ])),
-    ("google", 403, google_error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered "
-                                 "callers.")),
-]
-
-
-@pytest.mark.parametrize(("provider", "status", "body"), AUTH_ERRORS)
-async def test_auth_failures(provider: str, status: int, body: Any) -> None:
-    exc = await fail(provider, responding(status, body))
-    assert type(exc) is AuthenticationFailed
-    assert not exc.retryable
-    assert exc.status_code == status
-
-
-@pytest.mark.parametrize(
-    ("provider", "status", "body"),
-    [
-        ("openai", 429, openai_error("You exceeded your current quota, please check your plan "
-                                     "and billing details.", "insufficient_quota",
-                                     "insufficient_quota")),
-        ("deepseek", 402, openai_error("Insufficient Balance", "unknown_error",
-                                       "invalid_request_error")),
-    ],
-)
-async def test_out_of_credit_leaves_rotation(provider: str, status: int, body: Any) -> None:
-    exc = await fail(provider, responding(status, body))
-    assert isinstance(exc, QuotaExhausted) and isinstance(exc, AuthenticationFailed)
-    assert not exc.retryable
-
-
-TRANSIENT_ERRORS = [
-    ("openai", 500, openai_error("The server had an error while processing your request.",
-                                 "server_error")),
-    ("openai", 503, openai_error("The engine is currently overloaded, please try again later",
-                                 "server_error")),
-    ("anthropic", 500, anthropic_error("api_error", "Internal server error")),
-    ("anthropic", 529, anthropic_error("overloaded_error", "Overloaded")),
-    ("google", 500, google_error(500, "INTERNAL", "An internal error has occurred.")),
-    ("google", 503, google_error(503, "UNAVAILABLE", "The model is overloaded. "
-                                 "Please try again later.")),
-    ("perplexity", 408, {"detail": "Request Timeout"}),
-]
-
-
-@pytest.mark.parametrize(("provider", "status", "body"), TRANSIENT_ERRORS)
-async def test_transient_failures(provider: str, status: int, body: Any) -> None:
-    exc = await fail(provider, responding(status, body))
-    assert type(exc) is TransientProviderError
-    assert exc.retryable
-    assert exc.status_code == status
-
-
-async def test_non_json_gateway_error_is_transient_with_body_text() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(502, text="<html><body>502 Bad Gateway</body></html>")
-
-    exc = await fail("together", handler)
-    assert type(exc) is TransientProviderError
-    assert "502 Bad Gateway" in exc.message
-
-
-PERMANENT_ERRORS = [
-    ("openai", 400, openai_error("Invalid value for 'temperature': must be <= 2.",
-                                 "invalid_request_error", "invalid_value")),
-    ("openai", 404, openai_error("The model `gpt-9` does not exist or you do not have access "
-                                 "to it.", "invalid_request_error", "model_not_found")),
-    ("mistral", 422, {"object": "error", "message": "Input should be a valid integer",
-                      "type": "invalid_request_error", "param": None, "code": None}),
-    ("anthropic", 400, anthropic_error("invalid_request_error", "max_tokens: Field required")),
-    ("anthropic", 413, anthropic_error("request_too_large", "Request exceeds the maximum size")),
-    ("google", 400, google_error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")),
-    ("google", 404, google_error(404, "NOT_FOUND", "models/gemini-9 is not found for API "
-                                 "version v1beta.")),
-]
-
-
-@pytest.mark.parametrize(("provider", "status", "body"), PERMANENT_ERRORS)
-async def test_permanent_failures(provider: str, status: int, body: Any) -> None:
-    exc = await fail(provider, responding(status, body))
-    assert type(exc) is PermanentProviderError
-    assert not exc.retryable
-    assert exc.status_code == status
-    assert len(exc.message) > 10
-
-
-async def test_x_should_retry_makes_a_4xx_transient() -> None:
-    body = anthropic_error("invalid_request_error", "try again")
-    exc = await fail("anthropic", responding(400, body, {"x-should-retry": "true"}))
-    assert type(exc) is TransientProviderError
-
-
-async def test_error_message_is_truncated() -> None:
-    exc = await fail("openai", responding(400, openai_error("x" * 5000, "invalid_request_error")))
-    assert len(exc.message) <= 500
-
-
-MALFORMED = [
-    ("openai", {"id": "chatcmpl-1", "object": "chat.completion", "choices": []}),
-    ("openai", {"choices": [{"index": 0, "finish_reason": "stop"}]}),
-    ("deepseek", {"choices": [{"message": {"content": 42}}]}),
-    ("openai", {**openai_success(), "usage": {"prompt_tokens": "19"}}),
-    ("anthropic", {"type": "message", "content": "hi", "usage": {}}),
-    ("anthropic", {"type": "message", "content": [], "stop_reason": "end_turn"}),  # no usage
-    ("google", {}),
-    ("google", {"candidates": [{"content": {"parts": "hi"}}]}),
-    ("google", {"candidates": [{}]}),
-    ("google", ["not", "an", "object"]),
-]
-
-
-@pytest.mark.parametrize(("provider", "body"), MALFORMED)
-async def test_malformed_success_bodies(provider: str, body: Any) -> None:
-    exc = await fail(provider, responding(200, body))
-    assert type(exc) is MalformedResponse
-    assert not exc.retryable
-    assert exc.status_code == 200
-
-
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
-async def test_non_json_200_is_malformed(provider: str) -> None:
-    exc = await fail(provider, lambda request: httpx.Response(200, text="<html>portal</html>"))
-    assert type(exc) is MalformedResponse
-
-
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "google"])
-@pytest.mark.parametrize(
-    "error",
-    [httpx.ReadTimeout("timed out"), httpx.ConnectTimeout("timed out"),
-     httpx.ConnectError("[Errno 111] Connection refused"), httpx.RemoteProtocolError("EOF")],
-)
-async def test_timeouts_and_transport_errors_are_transient(
-    provider: str, error: httpx.RequestError
-) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise error
-
-    exc = await fail(provider, handler)
-    assert type(exc) is TransientProviderError and exc.retryable
-    assert exc.status_code is None
-    assert type(error).__name__ in exc.message
-
-
-# -- secrets ---------------------------------------------------------------------------------
-
-
-def _masked(secret: str) -> str:
-    """How OpenAI echoes a wrong key: first 8 and last 4 characters."""
-    return f"{secret[:8]}{'*' * 20}{secret[-4:]}"
-
-
-ECHOING_ERRORS: list[tuple[str, int, Callable[[str], Any]]] = [
-    ("openai", 401, lambda secret: openai_error(
-        f"Incorrect API key provided: {_masked(secret)}. You can find your API key at "
-        "https://platform.openai.com/account/api-keys.", "invalid_request_error",
-        "invalid_api_key")),
-    ("openai", 400, lambda secret: openai_error(f"Bad header 'Authorization: Bearer {secret}'",
-                                                "invalid_request_error")),
-    ("anthropic", 401, lambda secret: anthropic_error("authentication_error",
-                                                      f"invalid x-api-key {secret}")),
-    ("google", 400, lambda secret: google_error(400, "INVALID_ARGUMENT",
-                                                f"API key {secret} not valid.", [
-        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"},
-    ])),
-    ("google", 500, lambda secret: google_error(500, "INTERNAL", f"key={secret}&alt=json failed")),
-]
-
-
-@pytest.mark.parametrize(("provider", "status", "body"), ECHOING_ERRORS)
-async def test_key_never_appears_in_exceptions_even_when_echoed(
-    provider: str, status: int, body: Callable[[str], Any]
-) -> None:
-    secret = key_for(provider).secret.get_secret_value()
-    exc = await fail(provider, responding(status, body(secret)))
-    for rendering in (str(exc), repr(exc), exc.message, *map(str, exc.args)):
-        assert secret not in rendering
-        assert secret[-12:] not in rendering
-        assert _masked(secret) not in rendering
-    assert "[REDACTED]" in exc.message
-
-
-async def test_key_not_in_transport_error_messages() -> None:
-    secret = SECRETS["openai"]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError(f"proxy rejected Authorization: Bearer {secret}")
-
-    exc = await fail("openai", handler)
-    assert secret not in str(exc) and secret not in repr(exc)
-    assert exc.__cause__ is None and exc.__suppress_context__  # tracebacks can't leak it either
+# -- secrets and the client ------------------------------------------------------------------
 
 
 def test_redact_leaves_ordinary_text_alone() -> None:
