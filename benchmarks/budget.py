@@ -84,7 +84,7 @@ def measure(bench: Bench, run_id: uuid.UUID, *, label: str, warmup_s: float, win
 def run_phase(bench: Bench, env: dict[str, str], *, limiter: str, processes: int,
               warmup_s: float, window_s: float, limit_per_s: float, prefix: str) -> Phase:
     bench.sim("POST", "/_sim/reset")  # counters and the simulator's buckets; limits are kept
-    bench.start("provider-calls", processes, {**env, "DR_LIMITER": limiter})
+    bench.start("provider-calls", processes, {**env, "DR_LIMITER_KIND": limiter})
     bench.wait_assigned("provider-calls")
     count = math.ceil(limit_per_s * (warmup_s + window_s + MARGIN_S) / CALLS_PER_DOMAIN)
     log(f"{limiter}: {processes} provider-calls processes ready; publishing {count} domains "

@@ -187,7 +187,7 @@ def bench_stack(*, keep_logs: bool = False) -> Iterator[Bench]:
         # a developer's stack env file.
         os.environ.update(env)
         settings = Settings()
-        asyncio.run(migrate(settings.postgres_dsn.get_secret_value()))
+        asyncio.run(migrate(settings.postgres.dsn.get_secret_value()))
         asyncio.run(create_topics(settings))
         bench = Bench(folder=folder, env=env)
         yield bench

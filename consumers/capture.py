@@ -24,9 +24,9 @@ async def reconcile(resources: Resources) -> None:
     """Re-publish calls that are due: retries whose back-off passed, and lost work."""
     settings = resources.settings
     await reconcile_forever(
-        resources.pool, resources.broker, bootstrap=settings.kafka_bootstrap,
-        interval_s=settings.reconcile_interval_s,
-        grace_s=settings.reconcile_grace_s, lease_s=settings.call_lease_s,
+        resources.pool, resources.broker, bootstrap=settings.kafka.bootstrap,
+        interval_s=settings.reconcile.interval_s,
+        grace_s=settings.reconcile.grace_s, lease_s=settings.call_lease_s,
         domains_grace_s=settings.run_domains_grace_s,
     )
 

@@ -42,7 +42,7 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
     """``group`` is for replays into a fresh group; deployments use ``GROUP``."""
     broker, settings, pool = resources.broker, resources.settings, resources.pool
     dead_letters = DeadLetters(broker, group=group)
-    window_s = settings.correlation_window_s
+    window_s = settings.correlation.window_s
 
     async def evaluate_event(event: NewsEvent, around: dict[datetime, list[ScoreRow]],
                              computed_at: datetime) -> list[CorrelationFound]:

@@ -33,7 +33,7 @@ def register(resources: Resources) -> None:
     dead_letters = DeadLetters(broker, group=GROUP)
     caller = ProviderCaller(settings, resources.provider_http,
                             create_limiter(settings, resources.redis))
-    budget = RunBudget(resources.redis, pool, max_wait_s=settings.limiter_max_wait_s)
+    budget = RunBudget(resources.redis, pool, max_wait_s=settings.limiter.max_wait_s)
 
     async def within_budget(
         request: ProviderCallRequested, attempts_before: int

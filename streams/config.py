@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -51,57 +51,116 @@ class ProviderVariables(PydanticBaseSettingsSource):
             if value and name.lower().startswith(prefixes)}}
 
 
+class Kafka(BaseModel):
+    bootstrap: str = "127.0.0.1:9092"
+    # Tansu refuses the idempotent producer; Apache Kafka should turn this on.
+    enable_idempotence: bool = False
+    # Tansu keeps departed members in DescribeGroups; Apache Kafka's answer can be trusted.
+    trust_group_membership: bool = False
+    fetch_max_wait_ms: int = 50
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 1000
+    max_batch: int = 200
+
+
+class Postgres(BaseModel):
+    dsn: SecretStr = SecretStr("postgresql://domain_runner@127.0.0.1:5432/domain_runner")
+
+
+class Redis(BaseModel):
+    url: str = "redis://127.0.0.1:6379/0"
+    timeout_s: float = 1.0
+
+
+class Http(BaseModel):
+    timeout_s: float = 60.0
+
+
+class Provider(BaseModel):
+    """How calls go out: in flight per provider and process, attempts before a dead letter."""
+
+    concurrency: int = 64
+    # Transient failures wait retry.base_s × 2^(attempt-1) (equal jitter, capped at 30 s)
+    # between attempts: 8 attempts ride out about a minute of provider outage.
+    max_attempts: int = 8
+
+
+class Retry(BaseModel):
+    base_s: float = 1.0
+
+
+class Limiter(BaseModel):
+    # "redis" shares every key's buckets across processes; "local" limits each process on its
+    # own (the old behaviour, kept as the benchmark's baseline).
+    kind: Literal["redis", "local"] = "redis"
+    # Default bucket capacity in seconds of the key's rate: small, so a burst never overshoots
+    # a provider that enforces its per-minute limit per second.
+    burst_s: float = 1.0
+    # A call whose key could not send within this long fails as RateLimitBacklog.
+    max_wait_s: float = 300.0
+
+
+class Breaker(BaseModel):
+    """Per provider and process: opens after ``failures`` consecutive transient failures, lets
+    one probe through after ``reset_s``."""
+
+    failures: int = 5
+    reset_s: float = 15.0
+
+
+class Reconcile(BaseModel):
+    """Due retries are re-published every ``interval_s``, and a call published longer ago than
+    ``grace_s`` with no response, no dead letter and no live claim."""
+
+    interval_s: float = 1.0
+    grace_s: float = 300.0
+
+
+class Embedding(BaseModel):
+    """The local model by default; a provider's OpenAI-compatible /embeddings API (its base URL
+    and first key) when ``api_provider`` names one."""
+
+    api_provider: str | None = None
+    api_model: str = "text-embedding-3-small"
+    batch_size: int = 64
+
+
+class Correlation(BaseModel):
+    # Runs in this window before an event are compared with runs in it after.
+    window_s: float = 7 * 24 * 3600.0
+
+
 class Settings(BaseSettings):
-    """Everything a process needs to reach the stack and decide how to behave."""
+    """Everything a process needs to reach the stack and decide how to behave, grouped by
+    concern. A group's variables keep flat names: ``DR_KAFKA_BOOTSTRAP`` is ``kafka.bootstrap``
+    (the first ``_`` after the prefix separates the group from its field)."""
 
     model_config = SettingsConfigDict(
         env_prefix="DR_",
         env_file=(PROJECT_ROOT / ".env", STACK_ENV_FILE),
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
         extra="ignore",
     )
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    # Tansu refuses the idempotent producer; Apache Kafka should turn this on.
-    kafka_enable_idempotence: bool = False
-    # Tansu keeps departed members in DescribeGroups; Apache Kafka's answer can be trusted.
-    kafka_trust_group_membership: bool = False
-    kafka_fetch_max_wait_ms: int = 50
-    kafka_session_timeout_ms: int = 6000
-    kafka_heartbeat_interval_ms: int = 1000
-    kafka_max_batch: int = 200
-    postgres_dsn: SecretStr = SecretStr("postgresql://domain_runner@127.0.0.1:5432/domain_runner")
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka: Kafka = Field(default_factory=Kafka)
+    postgres: Postgres = Field(default_factory=Postgres)
+    redis: Redis = Field(default_factory=Redis)
+    http: Http = Field(default_factory=Http)
+    provider: Provider = Field(default_factory=Provider)
+    retry: Retry = Field(default_factory=Retry)
+    limiter: Limiter = Field(default_factory=Limiter)
+    breaker: Breaker = Field(default_factory=Breaker)
+    reconcile: Reconcile = Field(default_factory=Reconcile)
+    embedding: Embedding = Field(default_factory=Embedding)
+    correlation: Correlation = Field(default_factory=Correlation)
 
     providers: list[str] = Field(default_factory=lambda: list(PROVIDERS))
-    http_timeout_s: float = 60.0
-    provider_concurrency: int = 64
-    # Attempts per call before it is dead-lettered; transient failures wait
-    # retry_base_s × 2^(attempt-1) (equal jitter, capped at 30 s) between them: 8 attempts
-    # ride out about a minute of provider outage.
-    provider_max_attempts: int = 8
-    retry_base_s: float = 1.0
     default_rpm: int = 600
     default_tpm: int = 400_000
-    # Provider budget: "redis" shares every key's buckets across processes; "local" limits each
-    # process on its own (the old behaviour, kept as the benchmark's baseline).
-    limiter: Literal["redis", "local"] = "redis"
-    # Default bucket capacity in seconds of the key's rate: small, so a burst never overshoots
-    # a provider that enforces its per-minute limit per second.
-    limiter_burst_s: float = 1.0
-    # A call whose key could not send within this long fails as RateLimitBacklog.
-    limiter_max_wait_s: float = 300.0
-    redis_timeout_s: float = 1.0
-    # Circuit breaker per provider and process: opens after this many consecutive transient
-    # failures, lets one probe through after the cool-down.
-    breaker_failures: int = 5
-    breaker_reset_s: float = 15.0
     max_output_tokens: int = 400
     # A call claimed by a process is not taken by another before this lease ends.
     call_lease_s: float = 120.0
-    # The reconciler re-publishes due retries every interval, and a call published longer ago
-    # than the grace period with no response, no dead letter and no live claim.
-    reconcile_interval_s: float = 1.0
-    reconcile_grace_s: float = 300.0
     # A run whose domains have not all arrived this long after the last one did ends degraded,
     # with the count of missing domains; a domain arriving later reopens it.
     run_domains_grace_s: float = 600.0
@@ -118,16 +177,8 @@ class Settings(BaseSettings):
     web_presence_per_batch: int = 16
     # Host name → "ip:port" (or "ip"), "*" for any: an /etc/hosts for every fetch of an outside
     # URL (web-presence checks, `news ingest URL`). Mapped names are trusted as given; any other
-    # name must resolve to public addresses only (streams/safe_fetch.py).
+    # name must resolve to public addresses only (streams/inputs/safe_fetch.py).
     web_presence_hosts: dict[str, str] = Field(default_factory=dict)
-
-    # Embeddings: the local model by default; a provider's OpenAI-compatible /embeddings API
-    # (its base URL and first key) when a provider is named here.
-    embedding_api_provider: str | None = None
-    embedding_api_model: str = "text-embedding-3-small"
-    embedding_batch_size: int = 64
-    # News correlation compares runs in this window before an event with runs in it after.
-    correlation_window_s: float = 7 * 24 * 3600.0
 
     # Filled by ProviderVariables: <PROVIDER>_API_KEY[_n] and DR_<PROVIDER>_* by name.
     provider_variables: dict[str, SecretStr] = Field(default_factory=dict)

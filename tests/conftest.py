@@ -49,7 +49,7 @@ async def migrated(stack_env: dict[str, str]) -> Settings:
     from streams.runtime.migrate import migrate
 
     settings = Settings()
-    await migrate(settings.postgres_dsn.get_secret_value())
+    await migrate(settings.postgres.dsn.get_secret_value())
     await create_topics(settings)
     return settings
 

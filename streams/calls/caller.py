@@ -122,11 +122,11 @@ class ProviderCaller:
             name: adapter_for(config) for name, config in self._configs.items()
         }
         self.breakers = {
-            name: CircuitBreaker(failure_threshold=settings.breaker_failures,
-                                 reset_timeout_s=settings.breaker_reset_s)
+            name: CircuitBreaker(failure_threshold=settings.breaker.failures,
+                                 reset_timeout_s=settings.breaker.reset_s)
             for name in self._configs
         }
-        self._slots = {name: asyncio.Semaphore(settings.provider_concurrency)
+        self._slots = {name: asyncio.Semaphore(settings.provider.concurrency)
                        for name in self._configs}
 
     def max_cost_usd(self, request: ProviderCallRequested) -> float:
@@ -165,7 +165,7 @@ class ProviderCaller:
             return self._retry_or_fail(
                 CircuitOpen(f"{request.provider}: circuit open after repeated failures; "
                             "not sent"),
-                attempt, backoff_s(attempt, settings.breaker_reset_s, settings.retry_base_s))
+                attempt, backoff_s(attempt, settings.breaker.reset_s, settings.retry.base_s))
         try:
             reservation = await self._limiter.reserve(
                 request.provider, estimate_tokens(request.prompt, settings.max_output_tokens))
@@ -175,7 +175,7 @@ class ProviderCaller:
         except RateLimitBacklog as exc:
             breaker.release()
             return self._retry_or_fail(exc, attempt,
-                                       backoff_s(attempt, None, settings.retry_base_s))
+                                       backoff_s(attempt, None, settings.retry.base_s))
         trace.get_current_span().add_event(
             "limiter.reserved", {"key": reservation.key.fingerprint,
                                  "wait_s": reservation.wait_s})
@@ -193,8 +193,8 @@ class ProviderCaller:
                 breaker.record_failure()
             else:
                 breaker.release()
-            delay = retry_delay_s(exc, attempt, settings.provider_max_attempts,
-                                  settings.retry_base_s)
+            delay = retry_delay_s(exc, attempt, settings.provider.max_attempts,
+                                  settings.retry.base_s)
             if delay is None:
                 return Unsent(status="failed", error=exc, attempts=attempt,
                               key_fingerprint=key.fingerprint)
@@ -219,7 +219,7 @@ class ProviderCaller:
 
     def _retry_or_fail(self, error: BaseException, attempt: int, delay_s: float) -> Unsent:
         """Retried after ``delay_s``, or failed once the call has used its attempts."""
-        if attempt >= self._settings.provider_max_attempts:
+        if attempt >= self._settings.provider.max_attempts:
             return Unsent(status="failed", error=error, attempts=attempt)
         return Unsent(status="retry", error=error, attempts=attempt, delay_s=delay_s)
 

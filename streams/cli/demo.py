@@ -94,7 +94,7 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
             stack.stack_up(with_simulator=True)
             cleanup.callback(stack.stack_down)
         settings = get_settings()
-        asyncio.run(migrate(settings.postgres_dsn.get_secret_value()))
+        asyncio.run(migrate(settings.postgres.dsn.get_secret_value()))
         asyncio.run(load_facts_file(settings))  # reality-validation checks answers against them
         asyncio.run(create_topics(settings))
         log_dir = stack.STACK_DIR / "logs"

@@ -21,7 +21,7 @@ async def key_states(settings: Settings, *, reinstate: str | None = None) -> lis
     redis = create_redis(settings, timeout_s=5.0)
     try:
         limiter = RedisLimiter(redis, provider_limits(settings),
-                               max_wait_s=settings.limiter_max_wait_s)
+                               max_wait_s=settings.limiter.max_wait_s)
         if reinstate:
             await limiter.reinstate(reinstate)
         return await limiter.key_states()

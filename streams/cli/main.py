@@ -43,7 +43,7 @@ def _stack(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from streams.runtime.migrate import migrate
 
-    applied = asyncio.run(migrate(get_settings().postgres_dsn.get_secret_value()))
+    applied = asyncio.run(migrate(get_settings().postgres.dsn.get_secret_value()))
     console.print(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
     return 0
 

@@ -26,7 +26,7 @@ async def _dlt(args: argparse.Namespace, settings: Settings) -> int:
     from streams.kafka.broker import create_broker
     from streams.ops.redrive import count_by_reason, read_dead_letters, redrive
 
-    letters = await read_dead_letters(settings.kafka_bootstrap, args.topic)
+    letters = await read_dead_letters(settings.kafka.bootstrap, args.topic)
     letters = [
         letter for letter in letters
         if letter.matches(reason=args.reason, since=_when(args.since), until=_when(args.until),
@@ -66,13 +66,13 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
         broker = create_broker(settings)
         async with broker:
             await broker.connect()
-            copied = await copy_range(settings.kafka_bootstrap, broker, args.topic, args.into,
+            copied = await copy_range(settings.kafka.bootstrap, broker, args.topic, args.into,
                                       since=_when(args.since), until=_when(args.until))
         console.print(f"copied {copied} records from {args.topic} into {args.into}")
         return 0
     try:
         moves = await plan_reset(
-            settings.kafka_bootstrap, args.group, args.topic, to_offset=args.to_offset,
+            settings.kafka.bootstrap, args.group, args.topic, to_offset=args.to_offset,
             to_datetime=_when(args.to_datetime), shift_by=args.shift_by,
             to_earliest=args.to_earliest, to_latest=args.to_latest,
         )
@@ -89,9 +89,9 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
             processes = await live_processes(pool, args.group)
         finally:
             await pool.close()
-        await execute_reset(settings.kafka_bootstrap, args.group, moves,
+        await execute_reset(settings.kafka.bootstrap, args.group, moves,
                             live_processes=processes,
-                            trust_broker_membership=settings.kafka_trust_group_membership)
+                            trust_broker_membership=settings.kafka.trust_group_membership)
     except ReplayRefused as exc:
         console.print(f"[red]refused:[/] {exc}")
         return 2
@@ -103,7 +103,7 @@ async def _status_tables(settings: Settings) -> Group:
     from streams.ops.lag import consumer_lag, total_by_group_topic
     from streams.runtime.postgres import create_pool
 
-    lags = await consumer_lag(settings.kafka_bootstrap)
+    lags = await consumer_lag(settings.kafka.bootstrap)
     groups = Table("consumer group", "topic", "committed", "end", "lag", title="consumers")
     for (group, topic), (committed, end, lag) in sorted(total_by_group_topic(lags).items()):
         groups.add_row(group, topic, str(committed), str(end), str(lag))
@@ -148,9 +148,9 @@ async def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
         async with broker:
             await broker.connect()
             count = await republish_due_calls(
-                pool, broker, bootstrap=settings.kafka_bootstrap,
+                pool, broker, bootstrap=settings.kafka.bootstrap,
                 grace_s=args.grace if args.grace is not None
-                else settings.reconcile_grace_s, lease_s=settings.call_lease_s)
+                else settings.reconcile.grace_s, lease_s=settings.call_lease_s)
     finally:
         await pool.close()
     console.print(f"re-published {count} due calls")

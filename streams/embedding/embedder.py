@@ -203,7 +203,7 @@ class CachedEmbedder:
 def create_embedder(settings: Settings, http: httpx.AsyncClient) -> Embedder:
     """The API embedder when ``DR_EMBEDDING_API_PROVIDER`` names a configured provider with a
     key; the local model otherwise."""
-    name = settings.embedding_api_provider
+    name = settings.embedding.api_provider
     inner: Embedder
     if name:
         provider = settings.provider_configs.get(name)
@@ -211,9 +211,9 @@ def create_embedder(settings: Settings, http: httpx.AsyncClient) -> Embedder:
             raise ValueError(f"embedding API provider {name!r} is not configured with a key")
         inner = ApiEmbedder(http, base_url=provider.base_url,
                             api_key=provider.keys[0].secret.get_secret_value(),
-                            model=settings.embedding_api_model, provider=name)
+                            model=settings.embedding.api_model, provider=name)
         return CachedEmbedder(inner)
-    return _local_embedder(settings.embedding_batch_size)
+    return _local_embedder(settings.embedding.batch_size)
 
 
 @lru_cache(maxsize=2)

@@ -22,9 +22,9 @@ def create_broker(settings: Settings, *, tracer_provider: TracerProvider | None 
                   log_level: int = logging.WARNING) -> KafkaBroker:
     """acks=all; the idempotent producer only where the broker supports it (not Tansu)."""
     return KafkaBroker(
-        settings.kafka_bootstrap,
+        settings.kafka.bootstrap,
         acks="all",
-        enable_idempotence=settings.kafka_enable_idempotence,
+        enable_idempotence=settings.kafka.enable_idempotence,
         linger_ms=5,
         # Short enough that stopping clients of a dead broker does not hang on the default 40 s.
         request_timeout_ms=10_000,
@@ -53,13 +53,13 @@ def batch_subscriber_options(settings: Settings, *, group: str) -> BatchSubscrib
     return {
         "group_id": group,
         "batch": True,
-        "max_records": settings.kafka_max_batch,
-        "batch_timeout_ms": settings.kafka_fetch_max_wait_ms,
+        "max_records": settings.kafka.max_batch,
+        "batch_timeout_ms": settings.kafka.fetch_max_wait_ms,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
-        "session_timeout_ms": settings.kafka_session_timeout_ms,
-        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+        "fetch_max_wait_ms": settings.kafka.fetch_max_wait_ms,
+        "session_timeout_ms": settings.kafka.session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka.heartbeat_interval_ms,
         "max_poll_interval_ms": 600_000,
     }
 
@@ -71,7 +71,7 @@ async def create_topics(settings: Settings, *, replication_factor: int = 1) -> l
         for topic in TOPICS
         for name in (topic.name, topic.dlt)
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

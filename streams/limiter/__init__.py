@@ -23,11 +23,11 @@ from streams.limiter.redis_limiter import RedisLimiter, key_hash
 
 
 def create_limiter(settings: Settings, redis: Redis) -> Limiter:
-    """``DR_LIMITER=redis`` (default): shared; ``local``: each process on its own."""
+    """``DR_LIMITER_KIND=redis`` (default): shared; ``local``: each process on its own."""
     keys = provider_limits(settings)
-    if settings.limiter == "local":
-        return LocalLimiter(keys, max_wait_s=settings.limiter_max_wait_s)
-    return RedisLimiter(redis, keys, max_wait_s=settings.limiter_max_wait_s)
+    if settings.limiter.kind == "local":
+        return LocalLimiter(keys, max_wait_s=settings.limiter.max_wait_s)
+    return RedisLimiter(redis, keys, max_wait_s=settings.limiter.max_wait_s)
 
 
 __all__ = [

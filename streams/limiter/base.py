@@ -123,7 +123,7 @@ class Limiter(Protocol):
 def provider_limits(settings: Settings) -> dict[str, list[tuple[ProviderKey, KeyLimits]]]:
     """Every configured key of every enabled provider with its limits."""
     return {
-        name: [(key, key_limits(config, key, burst_s=settings.limiter_burst_s))
+        name: [(key, key_limits(config, key, burst_s=settings.limiter.burst_s))
                for key in config.keys]
         for name, config in settings.provider_configs.items()
     }

@@ -1,6 +1,6 @@
 """Provider adapters: each provider's real HTTP API over one shared ``httpx.AsyncClient``.
 
-    client = create_http_client(timeout_s=settings.http_timeout_s)   # streams.http
+    client = create_http_client(timeout_s=settings.http.timeout_s)   # streams.http
     adapter = adapter_for(settings.provider_configs["openai"])
     completion = await adapter.complete(client, key, CompletionRequest(...))
 

@@ -14,9 +14,9 @@ from streams.config import Settings
 
 def create_redis(settings: Settings, *, timeout_s: float | None = None) -> Redis:
     """An asyncio client for ``DR_REDIS_URL`` that decodes replies to ``str``."""
-    timeout = settings.redis_timeout_s if timeout_s is None else timeout_s
+    timeout = settings.redis.timeout_s if timeout_s is None else timeout_s
     client: Redis = Redis.from_url(
-        settings.redis_url,
+        settings.redis.url,
         decode_responses=True,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,

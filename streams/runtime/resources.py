@@ -32,8 +32,8 @@ class Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     pool = await create_pool(settings)
-    http = create_http_client(timeout_s=settings.http_timeout_s)
-    provider_http = create_http_client(timeout_s=settings.http_timeout_s, backend="aiohttp")
+    http = create_http_client(timeout_s=settings.http.timeout_s)
+    provider_http = create_http_client(timeout_s=settings.http.timeout_s, backend="aiohttp")
     # Connects lazily: a process whose groups never use Redis does not need it up.
     redis = create_redis(settings)
     try:

@@ -122,7 +122,7 @@ async def _wait_for_broker(settings: Settings, stop: asyncio.Event) -> None:
 async def _until_stopped_or_lost(settings: Settings, stop: asyncio.Event) -> str | None:
     """None when ``stop`` is set; a reason when the broker became unreachable or lost topics."""
     expected = set(all_topic_names())
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap,
                                 request_timeout_ms=5000)
     try:
         await asyncio.wait_for(admin.start(), timeout=10)

@@ -56,7 +56,7 @@ def identities(run_id: uuid.UUID, entries: list[DomainEntry]) -> list[str]:
 async def capped_run(settings: Settings, simulator: RunningSimulator) -> None:
     run_id = uuid.uuid4()
     entries = brand_entries(5, offset=100)  # 5 domains × 8 providers × 3 prompts = 120 calls
-    pool = await asyncpg.create_pool(settings.postgres_dsn.get_secret_value(), min_size=1,
+    pool = await asyncpg.create_pool(settings.postgres.dsn.get_secret_value(), min_size=1,
                                      max_size=2)
     assert pool is not None
     try:

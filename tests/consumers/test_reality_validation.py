@@ -43,7 +43,7 @@ async def validating(migrated: Settings, simulator: Any) -> AsyncIterator[Settin
 
 @pytest.fixture
 async def db(validating: Settings) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(validating.postgres_dsn.get_secret_value())
+    connection = await asyncpg.connect(validating.postgres.dsn.get_secret_value())
     yield connection
     await connection.close()
 
@@ -64,7 +64,7 @@ async def run_validated(db: asyncpg.Connection, run_id: uuid.UUID) -> None:
 
 async def validated_messages(settings: Settings, run_id: uuid.UUID) -> list[ResponseValidated]:
     messages = []
-    async for record in read_records(settings.kafka_bootstrap, [RESPONSES_VALIDATED.name]):
+    async for record in read_records(settings.kafka.bootstrap, [RESPONSES_VALIDATED.name]):
         verdict = ResponseValidated.from_json(record.value)
         if verdict.run_id == run_id:
             assert record.key == verdict.domain.encode()
@@ -116,7 +116,7 @@ async def test_every_answer_validated_once_and_replay_adds_nothing(
 
     # Replay: the run's raw responses again. No second row, no rewrite, no second message.
     before = {r["call_id"]: r["validated_at"] for r in rows}
-    replayed = [record async for record in read_records(settings.kafka_bootstrap,
+    replayed = [record async for record in read_records(settings.kafka.bootstrap,
                                                         [RESPONSES_RAW.name])
                 # Other tests' records share the topic, poison ones among them: this run's
                 # domains only.
@@ -126,7 +126,7 @@ async def test_every_answer_validated_once_and_replay_adds_nothing(
     async with broker:
         await broker.connect()
         sent = [await broker.publish(r.value, RESPONSES_RAW.name, key=r.key) for r in replayed]
-    await wait_committed(settings.kafka_bootstrap, GROUP, sent, timeout_s=60)
+    await wait_committed(settings.kafka.bootstrap, GROUP, sent, timeout_s=60)
     after = await db.fetch("SELECT call_id, validated_at FROM validations WHERE run_id = $1",
                            run_id)
     assert {r["call_id"]: r["validated_at"] for r in after} == before
@@ -158,7 +158,7 @@ async def test_bad_records_are_dead_lettered_and_later_ones_validated(
     assert await db.fetchval("SELECT count(*) FROM validations WHERE call_id = $1",
                              unplanned.call_id) == 0
 
-    letters = [letter for letter in await read_dead_letters(settings.kafka_bootstrap,
+    letters = [letter for letter in await read_dead_letters(settings.kafka.bootstrap,
                                                             RESPONSES_RAW.name)
                if letter.headers.get("x-test-marker") == marker
                and letter.headers["dlt-consumer-group"] == GROUP]

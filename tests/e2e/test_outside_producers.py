@@ -61,9 +61,9 @@ async def run_of(dsn: str, domain: str) -> asyncpg.Record | None:
 
 
 async def test_the_example_producer_asks_with_the_minimal_request(groups: Settings) -> None:
-    dsn = groups.postgres_dsn.get_secret_value()
+    dsn = groups.postgres.dsn.get_secret_value()
     domain = unique_domain("minimal")
-    done = subprocess.run([sys.executable, str(EXAMPLE), groups.kafka_bootstrap, domain],
+    done = subprocess.run([sys.executable, str(EXAMPLE), groups.kafka.bootstrap, domain],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert "requested 1 domain(s)" in done.stdout
@@ -84,7 +84,7 @@ async def test_the_example_producer_asks_with_the_minimal_request(groups: Settin
 async def test_a_raw_record_is_normalised_tolerated_or_refused_with_a_reason(
     groups: Settings
 ) -> None:
-    dsn = groups.postgres_dsn.get_secret_value()
+    dsn = groups.postgres.dsn.get_secret_value()
     plain = unique_domain("normalised")
     future_field = unique_domain("tolerant")
     run_id = uuid.uuid4()
@@ -100,7 +100,7 @@ async def test_a_raw_record_is_normalised_tolerated_or_refused_with_a_reason(
         (too_new.encode(), json.dumps({"domain": too_new, "schema_version": 99}).encode()),
         (b"bad", json.dumps({"domain": "not a domain"}).encode()),
     ]
-    produce_raw(groups.kafka_bootstrap, records)
+    produce_raw(groups.kafka.bootstrap, records)
 
     async def both_finished() -> bool:
         rows = [await run_of(dsn, plain), await run_of(dsn, future_field)]
@@ -115,7 +115,7 @@ async def test_a_raw_record_is_normalised_tolerated_or_refused_with_a_reason(
     assert await run_of(dsn, too_new) is None
 
     async def dead_lettered() -> list[Any]:
-        letters = await read_dead_letters(groups.kafka_bootstrap, DOMAINS_REQUESTED.name)
+        letters = await read_dead_letters(groups.kafka.bootstrap, DOMAINS_REQUESTED.name)
         return [letter for letter in letters if letter.record.key in (too_new.encode(), b"bad")]
 
     async def both_refused() -> bool:
@@ -131,7 +131,7 @@ async def test_a_raw_record_is_normalised_tolerated_or_refused_with_a_reason(
 async def test_a_run_missing_domains_ends_degraded_and_a_late_domain_completes_it(
     groups: Settings
 ) -> None:
-    dsn = groups.postgres_dsn.get_secret_value()
+    dsn = groups.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     domains = [unique_domain("partial") for _ in range(3)]
     requested_at = datetime.now(UTC)

@@ -38,7 +38,7 @@ async def publish(settings: Settings, entries: list[DomainEntry], run_id: uuid.U
 async def call_requests(settings: Settings, run_id: uuid.UUID) -> int:
     """Call requests of the run on provider.calls (records the topic holds now)."""
     needle = str(run_id).encode()
-    found = [record async for record in read_records(settings.kafka_bootstrap,
+    found = [record async for record in read_records(settings.kafka.bootstrap,
                                                        [PROVIDER_CALLS.name])
              if record.value and needle in record.value]
     return len(found)
@@ -58,7 +58,7 @@ async def test_fifty_domains_once_each_and_again_without_new_calls(
     settings = pipeline
     run_id = uuid.uuid4()
     entries = brand_entries(50)
-    pool = await asyncpg.connect(settings.postgres_dsn.get_secret_value())
+    pool = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     try:
         before = await sim_stats(simulator)
         await publish(settings, entries, run_id)
@@ -100,7 +100,7 @@ async def test_fifty_domains_once_each_and_again_without_new_calls(
         # re-publish, a wrongly planned call would already be on provider.calls: no sleep.
         requests_before = await call_requests(settings, run_id)
         metadata = await publish(settings, entries, run_id)
-        await wait_committed(settings.kafka_bootstrap, "capture", metadata, timeout_s=60)
+        await wait_committed(settings.kafka.bootstrap, "capture", metadata, timeout_s=60)
         assert await call_requests(settings, run_id) == requests_before
         after_second = await sim_stats(simulator)
         assert after_second["paid_calls"] == after_first["paid_calls"]
@@ -123,7 +123,7 @@ async def test_one_domain_is_one_trace(
     entry = brand_entries(1, offset=55)
     spans.clear()
     await publish(settings, entry, run_id)
-    pool = await asyncpg.connect(settings.postgres_dsn.get_secret_value())
+    pool = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
     try:
         async def finished() -> bool:
             return await pool.fetchval(

@@ -36,7 +36,7 @@ async def test_bad_lines_rejected_with_line_numbers(migrated: Settings, tmp_path
     assert "published 3 domains, rejected 2" in result.stderr
 
     consumer = AIOKafkaConsumer(
-        DOMAINS_REQUESTED.name, bootstrap_servers=migrated.kafka_bootstrap,
+        DOMAINS_REQUESTED.name, bootstrap_servers=migrated.kafka.bootstrap,
         auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
     )
     await consumer.start()
@@ -85,7 +85,7 @@ async def test_a_mixed_file_publishes_its_good_lines(migrated: Settings, tmp_pat
     ]
     found: dict[str, str] = {}
     consumer = AIOKafkaConsumer(
-        DOMAINS_REQUESTED.name, bootstrap_servers=migrated.kafka_bootstrap,
+        DOMAINS_REQUESTED.name, bootstrap_servers=migrated.kafka.bootstrap,
         auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
     )
     await consumer.start()

@@ -34,8 +34,8 @@ LEASE_S = 3
 async def test_run_completes_after_broker_restart(
     migrated: Settings, simulator: Any, local_stack: Path
 ) -> None:
-    settings = Settings(reconcile_grace_s=3, call_lease_s=LEASE_S, kafka_max_batch=20)
-    dsn = settings.postgres_dsn.get_secret_value()
+    settings = Settings(reconcile={"grace_s": 3}, call_lease_s=LEASE_S, kafka={"max_batch": 20})
+    dsn = settings.postgres.dsn.get_secret_value()
     simulator.configure({"latency_ms": 40})
     run_id = uuid.uuid4()
     ledger = await paid_by_identity(simulator)

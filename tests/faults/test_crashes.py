@@ -38,7 +38,7 @@ LEASE_S = 3
 async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     migrated: Settings, simulator: Any, tmp_path: Path
 ) -> None:
-    dsn = migrated.postgres_dsn.get_secret_value()
+    dsn = migrated.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     simulator.configure({"latency_ms": 150})
     ledger = await paid_by_identity(simulator)

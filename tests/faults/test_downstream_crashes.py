@@ -33,7 +33,7 @@ SCORES = DOMAINS * (len(PROVIDERS) + 1)
 async def test_killed_downstream_groups_lose_nothing(
     migrated: Settings, simulator: Any, tmp_path: Path
 ) -> None:
-    dsn = migrated.postgres_dsn.get_secret_value()
+    dsn = migrated.postgres.dsn.get_secret_value()
     await load_facts_file(migrated)
     run_id = uuid.uuid4()
     tag = uuid.uuid4().hex[:8]

@@ -47,7 +47,7 @@ async def test_poison_on_every_input_topic(migrated: Settings, simulator: Any) -
     run_id = uuid.uuid4()
     async with running_groups(["capture", "provider-calls"], settings):
         await publish_domains(settings, [entry], run_id)
-        connection = await asyncpg.connect(settings.postgres_dsn.get_secret_value())
+        connection = await asyncpg.connect(settings.postgres.dsn.get_secret_value())
         try:
             async def complete() -> bool:
                 status = await connection.fetchval(
@@ -59,7 +59,7 @@ async def test_poison_on_every_input_topic(migrated: Settings, simulator: Any) -
             await connection.close()
 
     letters = [
-        letter for letter in await read_dead_letters(settings.kafka_bootstrap)
+        letter for letter in await read_dead_letters(settings.kafka.bootstrap)
         if "x-test-poison" in letter.headers and letter.record.key == key
     ]
     found = {(letter.original_topic, letter.headers["x-test-poison"]): letter for letter in letters}

@@ -34,8 +34,9 @@ async def test_outage_within_the_retry_budget_completes(
     migrated: Settings, simulator: Any
 ) -> None:
     # Back-off floors: 1 + 2 + 4 + 8 + 16 s over 6 attempts, more than the 20 s outage.
-    settings = Settings(retry_base_s=2.0, provider_max_attempts=6, breaker_reset_s=3.0)
-    dsn = settings.postgres_dsn.get_secret_value()
+    settings = Settings(retry={"base_s": 2.0}, provider={"max_attempts": 6},
+                        breaker={"reset_s": 3.0})
+    dsn = settings.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     simulator.configure({"outage_for_s": {"openai": 20}})
     try:
@@ -63,8 +64,9 @@ async def test_outage_within_the_retry_budget_completes(
 async def test_outage_beyond_the_budget_dead_letters_then_redrive_completes(
     migrated: Settings, simulator: Any
 ) -> None:
-    settings = Settings(retry_base_s=0.2, provider_max_attempts=3, breaker_reset_s=1.0)
-    dsn = settings.postgres_dsn.get_secret_value()
+    settings = Settings(retry={"base_s": 0.2}, provider={"max_attempts": 3},
+                        breaker={"reset_s": 1.0})
+    dsn = settings.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     entries = brand_entries(DOMAINS, offset=76)
     simulator.configure({"outage_for_s": {"openai": 60}})
@@ -89,7 +91,7 @@ async def test_outage_beyond_the_budget_dead_letters_then_redrive_completes(
             simulator.configure({"outage_for_s": {"openai": 0}})
 
         keys = {entry.domain.encode() for entry in entries}
-        letters = [letter for letter in await read_dead_letters(settings.kafka_bootstrap,
+        letters = [letter for letter in await read_dead_letters(settings.kafka.bootstrap,
                                                                 "provider.calls")
                    if letter.record.key in keys]
         assert len(letters) == OPENAI_CALLS

@@ -34,8 +34,8 @@ async def throttled(simulator: Any) -> int:
 async def test_service_stopped_for_10_s_mid_run(
     migrated: Settings, simulator: Any, local_stack: Path, service: str
 ) -> None:
-    settings = Settings(reconcile_grace_s=5, call_lease_s=5)
-    dsn = settings.postgres_dsn.get_secret_value()
+    settings = Settings(reconcile={"grace_s": 5}, call_lease_s=5)
+    dsn = settings.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     # The simulator enforces the limits the callers are configured with (600/min per key), with
     # the margin the README asks for: the limiter's buckets hold 1 s of the rate (10 calls), the

@@ -57,7 +57,7 @@ async def test_processes_share_the_limit_without_429_unlike_local_limiters(
         # The same three processes, each limiting itself to the same limits on its own.
         sim.reset()
         fresh = fresh_keys("openai", 2, KeyLimits(rpm=600, tpm=0, burst=3, token_burst=1))
-        local = provider_env(sim, "openai", fresh, DR_LIMITER="local")
+        local = provider_env(sim, "openai", fresh, DR_LIMITER_KIND="local")
         await run_workers([worker_call(30)] * 3, local)
         assert throttled(await sim_stats(sim)) > 0
 

@@ -71,7 +71,7 @@ def server() -> Iterator[RedisServer]:
 
 
 def client(url: str) -> Redis:
-    settings = Settings(redis_url=url, redis_timeout_s=0.5)
+    settings = Settings(redis={"url": url, "timeout_s": 0.5})
     from streams.runtime.redis import create_redis
 
     return create_redis(settings)

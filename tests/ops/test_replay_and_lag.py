@@ -28,10 +28,10 @@ PER_PARTITION = 20
 async def scratch_topic(migrated: Settings) -> AsyncIterator[str]:
     """A topic holding 20 records in each of 3 partitions, sent in multi-record batches."""
     name = f"scratch-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=migrated.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=migrated.kafka.bootstrap)
     await admin.start()
     await admin.create_topics([NewTopic(name, PARTITIONS, 1)])
-    producer = AIOKafkaProducer(bootstrap_servers=migrated.kafka_bootstrap, linger_ms=20)
+    producer = AIOKafkaProducer(bootstrap_servers=migrated.kafka.bootstrap, linger_ms=20)
     await producer.start()
     try:
         futures = [await producer.send(name, f"v{i}".encode(), partition=p)
@@ -57,11 +57,11 @@ async def consume_and_commit(bootstrap: str, topic: str, group: str, per_partiti
 
 
 async def test_lag_uses_the_true_end(migrated: Settings, scratch_topic: str) -> None:
-    ends = await true_end_offsets(migrated.kafka_bootstrap, [scratch_topic])
+    ends = await true_end_offsets(migrated.kafka.bootstrap, [scratch_topic])
     assert list(ends.values()) == [PER_PARTITION] * PARTITIONS
     group = f"lag-{uuid.uuid4().hex[:6]}"
-    await consume_and_commit(migrated.kafka_bootstrap, scratch_topic, group, 7)
-    lags = [item for item in await consumer_lag(migrated.kafka_bootstrap, [scratch_topic])
+    await consume_and_commit(migrated.kafka.bootstrap, scratch_topic, group, 7)
+    lags = [item for item in await consumer_lag(migrated.kafka.bootstrap, [scratch_topic])
             if item.group == group]
     assert [(item.committed, item.end, item.lag) for item in lags] == [(7, 20, 13)] * PARTITIONS
 
@@ -69,7 +69,7 @@ async def test_lag_uses_the_true_end(migrated: Settings, scratch_topic: str) -> 
 async def test_reset_refused_while_live_then_applied(
     migrated: Settings, scratch_topic: str
 ) -> None:
-    bootstrap = migrated.kafka_bootstrap
+    bootstrap = migrated.kafka.bootstrap
     group = f"reset-{uuid.uuid4().hex[:6]}"
     await consume_and_commit(bootstrap, scratch_topic, group, 15)
     moves = await plan_reset(bootstrap, group, scratch_topic, shift_by=-10)
@@ -87,7 +87,7 @@ async def test_reset_refused_while_live_then_applied(
 
 
 async def test_reset_to_datetime(migrated: Settings, scratch_topic: str) -> None:
-    bootstrap = migrated.kafka_bootstrap
+    bootstrap = migrated.kafka.bootstrap
     group = f"time-{uuid.uuid4().hex[:6]}"
     await consume_and_commit(bootstrap, scratch_topic, group, 20)
     past = await plan_reset(bootstrap, group, scratch_topic,
@@ -100,7 +100,7 @@ async def test_reset_to_datetime(migrated: Settings, scratch_topic: str) -> None
 
 
 async def test_copy_range_adds_replay_headers(migrated: Settings, scratch_topic: str) -> None:
-    bootstrap = migrated.kafka_bootstrap
+    bootstrap = migrated.kafka.bootstrap
     into = f"{scratch_topic}-copy"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()

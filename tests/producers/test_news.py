@@ -122,7 +122,7 @@ FEED = """<?xml version="1.0"?>
 @pytest.mark.stack
 async def test_ingest_command_publishes_each_story_once(migrated: Settings,
                                                         tmp_path: Path) -> None:
-    connection = await asyncpg.connect(migrated.postgres_dsn.get_secret_value())
+    connection = await asyncpg.connect(migrated.postgres.dsn.get_secret_value())
     try:
         # A brand the system has measured (capture writes this row when it plans a run).
         await connection.execute(
@@ -145,7 +145,7 @@ async def test_ingest_command_publishes_each_story_once(migrated: Settings,
     result = await ingest(str(feed), migrated)
     assert [e.event_id for e in result.events] == [news_event_id("https://wire.test/zyxo-1")]
     published = [NewsEvent.from_json(r.value) async for r in read_records(
-        migrated.kafka_bootstrap, [NEWS_EVENTS.name]) if r.key == NEWS_DOMAIN.encode()]
+        migrated.kafka.bootstrap, [NEWS_EVENTS.name]) if r.key == NEWS_DOMAIN.encode()]
     assert [e.event_id for e in published] == [result.events[0].event_id]  # dry run sent none
 
 

@@ -18,7 +18,7 @@ SCHEMA = """SELECT table_name, column_name, data_type FROM information_schema.co
 
 
 async def test_applied_twice_changes_nothing(migrated: Settings) -> None:
-    dsn = migrated.postgres_dsn.get_secret_value()
+    dsn = migrated.postgres.dsn.get_secret_value()
     connection = await asyncpg.connect(dsn)
     try:
         before = await connection.fetch(SCHEMA)
@@ -34,7 +34,7 @@ async def test_applied_twice_changes_nothing(migrated: Settings) -> None:
 
 
 async def test_concurrent_first_run_applies_each_once(migrated: Settings) -> None:
-    dsn = migrated.postgres_dsn.get_secret_value()
+    dsn = migrated.postgres.dsn.get_secret_value()
     admin = await asyncpg.connect(dsn)
     await admin.execute("DROP DATABASE IF EXISTS migrate_twice")
     await admin.execute("CREATE DATABASE migrate_twice")

@@ -25,10 +25,10 @@ GROUPS = ["capture", "provider-calls", "reality-validation", "embedding", "scori
 async def test_a_call_in_retry_holds_the_score_until_it_ends(
     migrated: Settings, simulator: Any
 ) -> None:
-    settings = Settings(providers=PROVIDERS, retry_base_s=1.0, provider_max_attempts=8,
-                        breaker_reset_s=1.0, web_presence_checks=False,
-                        reconcile_grace_s=30)
-    dsn = settings.postgres_dsn.get_secret_value()
+    settings = Settings(providers=PROVIDERS, retry={"base_s": 1.0},
+                        provider={"max_attempts": 8}, breaker={"reset_s": 1.0},
+                        web_presence_checks=False, reconcile={"grace_s": 30})
+    dsn = settings.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     entry = brand_entries(1, offset=214)[0]
     connection = await asyncpg.connect(dsn)
@@ -67,7 +67,7 @@ async def test_a_call_in_retry_holds_the_score_until_it_ends(
             await wait_until(held_back, timeout_s=120,
                              what="anthropic validated while openai retries")
             # Scoring has looked at every event so far (it judged the domain then).
-            await caught_up(settings.kafka_bootstrap, "scoring",
+            await caught_up(settings.kafka.bootstrap, "scoring",
                             [RESPONSES_VALIDATED.name, RESPONSES_EMBEDDED.name], timeout_s=120)
             held = [await retrying(), await scores()]
             simulator.configure({"outage_for_s": {"openai": 0}})

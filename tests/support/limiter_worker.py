@@ -62,7 +62,7 @@ async def call(spec: dict[str, Any]) -> dict[str, Any]:
     settings = Settings()
     redis = create_redis(settings, timeout_s=5)
     http = create_http_client(timeout_s=30, backend="aiohttp")
-    # DR_LIMITER picks the shared limiter or the per-process one.
+    # DR_LIMITER_KIND picks the shared limiter or the per-process one.
     caller = ProviderCaller(settings, http, create_limiter(settings, redis))
     provider = spec["provider"]
     config = settings.provider_configs[provider]

@@ -164,9 +164,9 @@ async def _run(settings: Settings, pool: asyncpg.Pool, name: str) -> uuid.UUID:
 
 async def _play(migrated: Settings, simulator: Any) -> Scenario:
     settings = Settings(providers=PROVIDERS, web_presence_checks=False, default_rpm=100_000,
-                        default_tpm=100_000_000, correlation_window_s=3600.0)
+                        default_tpm=100_000_000, correlation={"window_s": 3600.0})
     await load_facts_file(settings)
-    dsn = settings.postgres_dsn.get_secret_value()
+    dsn = settings.postgres.dsn.get_secret_value()
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     assert pool is not None
     try:
@@ -189,7 +189,7 @@ async def _play(migrated: Settings, simulator: Any) -> Scenario:
             run_c = await _run(settings, pool, "C")
             # Each stage commits only after what it published is acknowledged, so once each
             # has caught up, in order, correlation has seen every score.
-            bootstrap = settings.kafka_bootstrap
+            bootstrap = settings.kafka.bootstrap
             for group, topics in (
                 ("embedding", [RESPONSES_RAW.name]),
                 ("reality-validation", [RESPONSES_RAW.name]),

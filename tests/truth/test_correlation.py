@@ -107,7 +107,7 @@ async def test_version_switch_is_named_not_taken_for_brand_movement(world: Scena
 
 async def test_verdicts_are_on_the_topic(world: Scenario) -> None:
     latest: dict[tuple[Any, str, str], CorrelationFound] = {}
-    async for record in read_records(world.settings.kafka_bootstrap, [CORRELATIONS_FOUND.name]):
+    async for record in read_records(world.settings.kafka.bootstrap, [CORRELATIONS_FOUND.name]):
         found = CorrelationFound.from_json(record.value)
         if found.event_id in (world.news_event, world.quiet_event):
             latest[(found.event_id, found.provider, found.metric)] = found

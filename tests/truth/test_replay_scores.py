@@ -64,7 +64,7 @@ async def test_replay_into_fresh_groups_gives_the_same_scores(world: Scenario) -
         suffix = uuid.uuid4().hex[:8]
         groups = {"embedding": f"embedding-replay-{suffix}",
                   "scoring": f"scoring-replay-{suffix}"}
-        bootstrap = world.settings.kafka_bootstrap
+        bootstrap = world.settings.kafka.bootstrap
         for group, topics in ((groups["embedding"], [RESPONSES_RAW.name]),
                               (groups["scoring"], [RESPONSES_VALIDATED.name,
                                                    RESPONSES_EMBEDDED.name])):
