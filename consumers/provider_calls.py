@@ -4,6 +4,7 @@ raw answer. A call another process has claimed, or that is already answered, is 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 from contracts import PROVIDER_CALLS, RESPONSES_RAW, ProviderCallRequested, RawResponse
@@ -15,6 +16,7 @@ from streams.limiter import create_limiter
 from streams.ops.redrive import REDRIVE_HEADER
 from streams.runs.store import (
     claim_call,
+    hold_claim,
     keep_claimed,
     mark_answered,
     mark_dead_lettered,
@@ -36,7 +38,7 @@ def register(resources: Resources) -> None:
     budget = RunBudget(resources.redis, pool, max_wait_s=settings.limiter.max_wait_s)
 
     async def within_budget(
-        request: ProviderCallRequested, attempts_before: int
+        request: ProviderCallRequested, attempts_before: int, token: uuid.UUID
     ) -> RawResponse | Unsent:
         """The call, if its run's cost cap leaves room for the most it can cost."""
         admission = await budget.admit(request.run_id, caller.max_cost_usd(request))
@@ -44,7 +46,9 @@ def register(resources: Resources) -> None:
             return caller.skipped(request, "BudgetExhausted",
                                   "the run's cost cap is reached; not sent")
         try:
-            outcome = await caller.call(request, attempts_before=attempts_before)
+            outcome = await caller.call(
+                request, attempts_before=attempts_before,
+                still_ours=lambda: hold_claim(pool, request.call_id, token))
         except BaseException:
             # Nothing was spent: hand the reservation back before the batch is redelivered.
             await budget.settle(admission, 0.0)
@@ -57,15 +61,20 @@ def register(resources: Resources) -> None:
         request = envelope.value
         with record_span("provider-calls call", envelope.headers, domain=request.domain,
                          provider=request.provider):
+            # This claim's own token: renewals and the check before paying are for it alone.
+            token = uuid.uuid4()
             attempts_before = await until_stored(
-                lambda: claim_call(pool, request.call_id, lease_s=settings.call_lease_s,
+                lambda: claim_call(pool, request.call_id, token, lease_s=settings.call_lease_s,
                                    redriven=REDRIVE_HEADER in envelope.headers),
                 what="provider-calls claim",
             )
             if attempts_before is None:
                 return None
-            async with keep_claimed(pool, request.call_id, lease_s=settings.call_lease_s):
-                outcome = await within_budget(request, attempts_before)
+            async with keep_claimed(pool, request.call_id, token,
+                                    lease_s=settings.call_lease_s):
+                outcome = await within_budget(request, attempts_before, token)
+            if isinstance(outcome, Unsent) and outcome.status == "abandoned":
+                return None
             if isinstance(outcome, RawResponse):
                 await until_stored(lambda: mark_answered(pool, request.call_id),
                                    what="provider-calls answered")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -55,6 +56,10 @@ class CircuitOpen(DomainRunnerError):
     """The provider failed repeatedly; calls are held back until a probe succeeds."""
 
 
+class ClaimLost(DomainRunnerError):
+    """The call's claim lapsed and another process took it."""
+
+
 class UnknownProvider(DomainRunnerError):
     """The request names a provider this deployment does not configure."""
 
@@ -62,9 +67,10 @@ class UnknownProvider(DomainRunnerError):
 @dataclass(frozen=True, kw_only=True)
 class Unsent:
     """A call that produced no answer: ``retry`` after ``delay_s`` (re-published from
-    PostgreSQL, so no partition waits), or ``failed`` for good (dead-lettered)."""
+    PostgreSQL, so no partition waits), ``failed`` for good (dead-lettered), or ``abandoned``:
+    not sent because this process no longer holds the call (another does)."""
 
-    status: Literal["retry", "failed"]
+    status: Literal["retry", "failed", "abandoned"]
     error: BaseException
     attempts: int
     delay_s: float = 0.0
@@ -138,9 +144,12 @@ class ProviderCaller:
                                self._settings.max_output_tokens)
 
     async def call(
-        self, request: ProviderCallRequested, *, attempts_before: int = 0
+        self, request: ProviderCallRequested, *, attempts_before: int = 0,
+        still_ours: Callable[[], Awaitable[bool]] | None = None,
     ) -> RawResponse | Unsent:
-        """The answer, or why there is none yet (retry) or ever (failed)."""
+        """The answer, or why there is none yet (retry) or ever (failed). ``still_ours`` is
+        asked right before each send, after any wait: a call that is no longer this process's
+        is abandoned unsent rather than paid twice."""
         config = self._configs.get(request.provider)
         if config is None:
             return Unsent(status="failed", attempts=attempts_before, error=UnknownProvider(
@@ -149,12 +158,13 @@ class ProviderCaller:
         async with self._slots[request.provider]:
             while True:
                 attempt += 1
-                outcome = await self._attempt(request, config, attempt)
+                outcome = await self._attempt(request, config, attempt, still_ours)
                 if outcome is not None:
                     return outcome
 
     async def _attempt(self, request: ProviderCallRequested, config: ProviderConfig,
-                       attempt: int) -> RawResponse | Unsent | None:
+                       attempt: int, still_ours: Callable[[], Awaitable[bool]] | None,
+                       ) -> RawResponse | Unsent | None:
         """One attempt: the answer, why there is none, or None to go again at once (a 429 or a
         refused key: the limiter already makes the next reservation wait)."""
         settings, breaker = self._settings, self.breakers[request.provider]
@@ -181,6 +191,11 @@ class ProviderCaller:
                                  "wait_s": reservation.wait_s})
         await asyncio.sleep(reservation.wait_s)
         key = reservation.key
+        if still_ours is not None and not await still_ours():
+            breaker.release()
+            await self._limiter.settle(reservation, Settlement(used_tokens=0))
+            return Unsent(status="abandoned", attempts=attempt, error=ClaimLost(
+                f"call {request.call_id} is held by another process; not sent"))
         started = time.perf_counter()
         try:
             completion = await self._adapters[request.provider].complete(

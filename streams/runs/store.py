@@ -157,11 +157,11 @@ async def end_runs_missing_domains(pool: asyncpg.Pool, *, grace_s: float) -> int
 
 
 async def claim_call(
-    pool: asyncpg.Pool, call_id: UUID, *, lease_s: float, redriven: bool = False
+    pool: asyncpg.Pool, call_id: UUID, token: UUID, *, lease_s: float, redriven: bool = False
 ) -> int | None:
-    """Take a pending call for this process, unless another took it within the lease: this is
-    what keeps a duplicated call request from paying a provider twice. Returns the attempts
-    already made, or None when the call is not this process's to make.
+    """Take a pending call for this process under ``token``, unless another took it within the
+    lease: this is what keeps a duplicated call request from paying a provider twice. Returns the
+    attempts already made, or None when the call is not this process's to make.
 
     A redriven request may also take a dead-lettered call: with a fresh retry budget, and its
     run back to running until the call is answered."""
@@ -176,13 +176,23 @@ async def claim_call(
                                        status = 'running', finished_at = NULL, stop_reason = NULL
                        WHERE run_id = $1""", run_id)
     attempts = await pool.fetchval(
-        """UPDATE calls SET claims = claims + 1, claimed_at = now()
+        """UPDATE calls SET claims = claims + 1, claimed_at = now(), claim_token = $3
            WHERE call_id = $1 AND status = 'pending'
              AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2))
            RETURNING attempts""",
-        call_id, lease_s,
+        call_id, lease_s, token,
     )
     return None if attempts is None else int(attempts)
+
+
+async def hold_claim(pool: asyncpg.Pool, call_id: UUID, token: UUID) -> bool:
+    """Renew the claim ``token`` holds; False when it is no longer ours (it lapsed and another
+    took the call, or the call is settled)."""
+    held = await pool.fetchval(
+        """UPDATE calls SET claimed_at = now()
+           WHERE call_id = $1 AND status = 'pending' AND claim_token = $2 RETURNING true""",
+        call_id, token)
+    return bool(held)
 
 
 async def mark_answered(pool: asyncpg.Pool, call_id: UUID) -> None:
@@ -225,24 +235,29 @@ async def mark_dead_lettered(
 
 
 @asynccontextmanager
-async def keep_claimed(pool: asyncpg.Pool, call_id: UUID, *, lease_s: float) -> AsyncIterator[None]:
+async def keep_claimed(pool: asyncpg.Pool, call_id: UUID, token: UUID, *,
+                       lease_s: float) -> AsyncIterator[None]:
     """Renew the claim while the call is under way: a wait for the provider's rate limit can
-    outlast the lease, and no other process (nor the reconciler) may take the call meanwhile."""
+    outlast the lease, and no other process (nor the reconciler) may take the call meanwhile.
+    A renewal that fails is tried again at the next beat; the caller confirms the claim with
+    ``hold_claim`` right before it pays, so a lapse costs a delay, never a second payment."""
 
     async def renew() -> None:
         while True:
             await asyncio.sleep(lease_s / 3)
-            await pool.execute(
-                "UPDATE calls SET claimed_at = now() WHERE call_id = $1 AND status = 'pending'",
-                call_id)
+            try:
+                if not await hold_claim(pool, call_id, token):
+                    return
+            except Exception as exc:
+                logger.warning("claim of call %s not renewed (%s: %s)", call_id,
+                               type(exc).__name__, exc)
 
     task = asyncio.create_task(renew())
     try:
         yield
     finally:
         task.cancel()
-        # A failed renewal only shortens the claim to its lease; it must not fail the call.
-        with contextlib.suppress(asyncio.CancelledError, Exception):
+        with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
