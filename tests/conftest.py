@@ -44,7 +44,9 @@ def stack_env() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-async def migrated(stack_env: dict[str, str]) -> Settings:
+async def migrated(stack_env: dict[str, str], simulator: object) -> Settings:
+    """Settings read once the stack and the simulator (its URLs and keys) are in the
+    environment: settings read the environment when they are made, not when used."""
     from streams.kafka.broker import create_topics
     from streams.runtime.migrate import migrate
 

@@ -4,10 +4,12 @@ it. A known answer names its brand as real answers do, in a way drawn per sample
 alias, by its domain alone, in a possessive or in markdown; an unknown one declines (a list names
 the brand's peers only). Everything is a pure function of (model, prompt, sample, salt),
 so a repeated call gives the same text and rates measured over many samples converge to the
-configured ones (see ``true_rates``). The salt is the run the call belongs to: a repeated run is
-a fresh draw from the same truth, as a real model's answers are from one run to the next (its
-seeds are best-effort, and most APIs have none), so "nothing changed" is tested against noise
-rather than against a copy."""
+configured ones (see ``true_rates``). The salt is the run the call belongs to, and it salts the
+truth draws (whether the sample knows the brand, which facts it gets wrong, where a list places
+the brand): a repeated run is a fresh draw from the same truth, so "nothing changed" is tested
+against noise rather than against a copy. Phrasing (style, naming, the peers listed) follows the
+sample index alone, as a seeded model's wording does from run to run, so drift measures what
+moved rather than how a sentence was turned."""
 
 from __future__ import annotations
 
@@ -293,8 +295,8 @@ class AnswerEngine:
 
         ``addendum`` (a news effect) ends every description of a known brand; ``restyle`` (a
         switched model version) rephrases every answer, as a new model version would."""
-        draw: Draw = f"{salt}/{sample}" if salt else sample
-        answer = self._answer(model=model, prompt=prompt, sample=draw,
+        truth: Draw = f"{salt}/{sample}" if salt else sample
+        answer = self._answer(model=model, prompt=prompt, sample=sample, truth=truth,
                               knowledge_rate=knowledge_rate, fact_error_rate=fact_error_rate,
                               addendum=addendum)
         if not restyle or answer.kind is None:
@@ -302,8 +304,8 @@ class AnswerEngine:
         return Answer(_restyle(answer.text, answer.kind, model), answer.kind, answer.domain,
                       answer.known, answer.rank)
 
-    def _answer(self, *, model: str, prompt: str, sample: Draw, knowledge_rate: float,
-                fact_error_rate: float, addendum: str | None) -> Answer:
+    def _answer(self, *, model: str, prompt: str, sample: Draw, truth: Draw,
+                knowledge_rate: float, fact_error_rate: float, addendum: str | None) -> Answer:
         kind = self.find_kind(prompt)
         token, brand = self.find_domain(prompt)
         if kind is None or token is None:
@@ -311,14 +313,14 @@ class AnswerEngine:
         if brand is None:
             # A domain outside the truth list: answered like a brand the model does not know.
             return Answer(self._unknown(kind, token, model, sample), kind, token, False)
-        known = self.knows(model, brand.domain, sample, knowledge_rate)
+        known = self.knows(model, brand.domain, truth, knowledge_rate)
         if kind == "recommend":
-            text, rank = self._recommend(brand, model, sample, known)
+            text, rank = self._recommend(brand, model, sample, known, truth)
             return Answer(text, kind, brand.domain, known, rank)
         if not known:
             return Answer(self._unknown(kind, brand.domain, model, sample), kind, brand.domain,
                           known)
-        stated = self.stated_facts(brand, model, sample, fact_error_rate)
+        stated = self.stated_facts(brand, model, truth, fact_error_rate)
         if kind == "facts":
             text = self._facts(brand, model, sample, stated)
         else:
@@ -418,8 +420,8 @@ class AnswerEngine:
                          .format(**fields))
         return " ".join(sentences)
 
-    def _recommend(self, brand: Brand, model: str, sample: Draw,
-                   known: bool) -> tuple[str, int | None]:
+    def _recommend(self, brand: Brand, model: str, sample: Draw, known: bool,
+                   truth: Draw) -> tuple[str, int | None]:
         """The list and the place it gives the brand (None when the model does not know it: it
         lists peers only). Its naming styles every item: all bold, all domains; "alias" names
         the brand alone by an alias."""
@@ -440,7 +442,7 @@ class AnswerEngine:
         rank = None
         if known:
             # An industry with few peers lists the brand last when its place is past the end.
-            place = min(int(unit_hash("position", model, brand.domain, sample) * 5), len(items))
+            place = min(int(unit_hash("position", model, brand.domain, truth) * 5), len(items))
             items.insert(place, item(brand))
             rank = place + 1
         return "\n".join(f"{i}. {text}" for i, text in enumerate(items, start=1)), rank
