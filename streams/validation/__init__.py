@@ -7,7 +7,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 # Bump RULES_VERSION whenever a rule here changes a verdict.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 VALIDATOR_VERSION = (
     f"rv-{RULES_VERSION}+vader-{version('vaderSentiment')}+pycountry-{version('pycountry')}"
     f"+rapidfuzz-{version('rapidfuzz')}"

@@ -6,7 +6,7 @@
   matches one of the reference's (fuzzy, so "airline" is "airlines" and "electronics" is
   "consumer electronics"; broad words like "services" or "consumer" alone never match, and a
   claim of filler words only, "a well-known brand", is not judged);
-- founders (or parent): every claimed name matches a reference name;
+- founders: every claimed name matches a reference name;
 - products: some claimed product matches a reference product.
 
 ``correct`` is None when the reference lacks the fact or the claim cannot be read."""

@@ -1,6 +1,8 @@
 """What an answer claims about a brand: read from a JSON object when it gives one (the ``facts``
 prompt asks for it), else picked out of free text by a few patterns, best effort. Claims are kept
-as written; comparing them with the truth is ``checks``' job."""
+as written, with one exception: the headquarters country is the country the answer names, in
+its everyday English name ("Cupertino, California" is "United States"), or None when the place
+names no country reliably (``countries``). Comparing claims with the truth is ``checks``' job."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from streams.validation.countries import country_code, country_name, nationality
+
 ClaimSource = Literal["json", "text"]
 
-# Keys a JSON answer may use for each claim, preferred first.
+# Keys a JSON answer may use for each claim, preferred first. An owner or parent company is not
+# a founder, so "parent" and "owner" are no claim here.
 _KEYS: dict[str, tuple[str, ...]] = {
     "name": ("name", "brand", "company", "company_name"),
     "founded": ("founded", "founding_year", "year_founded", "founded_year", "established",
@@ -19,7 +24,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "headquarters_country": ("headquarters_country", "hq_country", "country", "headquarters",
                              "headquartered", "hq"),
     "industry": ("industry", "sector", "category"),
-    "founders": ("founders", "founder", "founded_by", "parent", "parent_company", "owner"),
+    "founders": ("founders", "founder", "founded_by", "co_founders", "cofounders"),
     "products": ("products", "product_lines", "main_products", "key_products", "offerings",
                  "services", "products_and_services"),
 }
@@ -27,34 +32,65 @@ _NOTHING = frozenset({"", "null", "none", "unknown", "n/a", "na", "not known", "
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _MAX_JSON_STARTS = 20
 
-# Free text. A sentence ends at a full stop and a space, unless it ends an initial ("J. Smith").
-_FOUNDED = re.compile(
-    r"\b(?:founded|established|incorporated|formed)\b(?:(?!(?<!(?-i:[A-Z]))\.\s)[^\n]){0,80}?"
-    r"\b(1[5-9]\d\d|20\d\d)\b", re.IGNORECASE)
-_HEADQUARTERS = re.compile(
-    r"\b(?:headquartered|based|headquarters(?:\s+(?:is|are))?)\s+in\s+"
-    r"(.+?)(?=\.\s|\.?$|[;\n]|,\s+(?:and|but|which|where|with|while)\b|\s+and\s+(?:it|is|was|has)\b)",
-    re.IGNORECASE | re.MULTILINE)
-_INDUSTRY = (
-    re.compile(r"\b(?:in|within)\s+the\s+([\w&' -]{2,60}?)\s+(?:industry|sector|market|space)\b",
-               re.IGNORECASE),
-    re.compile(r"\b(?:is|was)\s+an?\s+((?:[\w&'-]+\s+){1,5}?)(?:company|brand|corporation|firm|"
-               r"manufacturer|maker|conglomerate|retailer|provider|business|group)\b",
-               re.IGNORECASE),
-)
-# A person's or company's name: capitalised words or initials ("J."), never across a full stop.
+# Free text. A person's, company's or place's name: capitalised words or initials ("J."), never
+# across a full stop.
 _NAME = r"[A-Z](?:\.|[\w'’-]*)(?:\s+(?:[A-Z](?:\.|[\w'’-]*)|de|van|von|da|di))*"
+# "A and B", "A, B and C", "A, B, and C": commas only inside a list that ends with "and", so the
+# subject after "Founded by A and B, Google ..." is no founder.
+_NAMES = _NAME + r"(?:(?:\s*,\s*" + _NAME + r")*\s*,?\s+and\s+" + _NAME + r")?"
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?")
+# "April 1976", "April 1, 1976", "1 April 1976", "early 1976".
+_DATE = (r"(?:(?i:early|mid|late)[- ]\s*)?"
+         r"(?:" + _MONTH + r"\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?|\d{1,2}\s+" + _MONTH + r",?\s+)?")
+# The founding year is the year the founding verb is about: "founded [by A and B] [as Name]
+# [in Place] [in|on] <date>". A year further on belongs to another verb ("founded by two
+# brothers, it went public in 1999").
+_FOUNDED = re.compile(
+    r"(?i:\b(?:co-?)?founded|\bestablished|\bincorporated|\bformed)"
+    r"(?:\s+(?i:by)\s+" + _NAMES + r",?)?"
+    r"(?:\s+(?i:as)\s+" + _NAME + r",?)?"
+    r"(?:\s+(?i:in|at)\s+" + _NAME + r"(?:\s*,\s*" + _NAME + r")*,?)?"
+    r"\s+(?:(?i:in|on|around|circa)\s+)?" + _DATE + r"(1[5-9]\d\d|20\d\d)\b")
+# The place ends at a sentence, a clause ("..., and", "... and is") or a bracket.
+_HEADQUARTERS = re.compile(
+    r"\b(?:headquartered|based|(?:headquarters|head\s+office|HQ)(?:\s+(?:is|are))?"
+    r"(?:\s+(?:located|situated))?)\s+in\s+"
+    r"(.+?)(?=\.\s|\.?$|[;\n(]|,\s+(?:and|but|which|where|with|while)\b|\s+and\s+[a-z])",
+    re.IGNORECASE | re.MULTILINE)
+_INDUSTRY_IN = re.compile(
+    r"\b(?:in|within)\s+the\s+([\w&' -]{2,60}?)\s+(?:industry|sector|market|space)\b",
+    re.IGNORECASE)
+_INDUSTRY_IS = re.compile(
+    r"\b(?:is|was)\s+(?:an?|the)\s+((?:[\w&'’-]+\s+){0,6}?)(company|brand|corporation|firm|"
+    r"manufacturer|maker|conglomerate|retailer|provider|business|group|platform|service|"
+    r"airline|carmaker|automaker)\b", re.IGNORECASE)
+# Words before the industry that describe the company, not its industry ("an American
+# multinational technology company" is in technology).
+_DESCRIPTIVE = frozenset({
+    "well-known", "leading", "global", "international", "multinational", "major", "popular",
+    "famous", "renowned", "prominent", "iconic", "large", "big", "largest", "biggest",
+    "world's", "public", "publicly", "private", "privately", "traded", "publicly-traded",
+    "held", "family-owned", "parent", "holding", "worldwide",
+})
+# Nouns that name their industry themselves ("an online retailer" is in online retail).
+_INDUSTRY_NOUNS = {"retailer": "retail", "airline": "airlines", "carmaker": "automotive",
+                   "automaker": "automotive"}
 _FOUNDERS = re.compile(
-    r"(?i:\b(?:co-?)?founded\s+(?:in\s+\d{4}\s+)?by)\s+("
-    + _NAME + r"(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+)" + _NAME + r")*)")
-_PARENT = re.compile(
-    r"(?i:\b(?:a\s+subsidiary\s+of|owned\s+by|parent\s+company,?\s+(?:is\s+)?))\s*("
-    + _NAME + ")")
+    r"(?i:\b(?:co-?)?founded(?:\s+(?:in|on)\s+[\w ,]{1,40}?)?\s+by"
+    r"|\bfounders?\s+(?:are|were|is|was|include))"
+    r"\s+(" + _NAMES + r")")
 _PRODUCTS = re.compile(
     r"\b(?:best\s+known\s+for|known\s+for|makes|sells|produces|manufactures|offers|"
     r"products\s+include|product\s+lines?\s+include)\s+(?:its\s+|their\s+|a\s+range\s+of\s+|"
     r"a\s+variety\s+of\s+)?([^.\n]{3,200})", re.IGNORECASE)
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bas well as\b)\s*")
+_ARTICLE = re.compile(r"^(?:the|an?)\s+", re.IGNORECASE)
+# An answer laid out as labelled lines ("- **Founded:** 1976", "Headquarters: Cupertino, CA"):
+# a label's value is the claim, before any prose pattern.
+_LABELLED = re.compile(
+    r"^[^\w\n]*(founded|headquarters|industry|founders?)[*_]*\s*:[*_]*[ \t]*([^\n]+)",
+    re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +157,7 @@ def _from_json(data: dict[str, Any]) -> Claims:
         source="json",
         name=_text(first("name")),
         founded=_year(founded),
-        headquarters_country=_text(first("headquarters_country")),
+        headquarters_country=_country(_text(first("headquarters_country"))),
         industry=_text(first("industry")),
         founders=_items(first("founders")),
         products=_items(first("products")),
@@ -174,24 +210,53 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def _from_text(text: str) -> Claims:
-    founded = _FOUNDED.search(text)
-    headquarters = _HEADQUARTERS.search(text)
-    industry = None
-    for pattern in _INDUSTRY:
-        if (match := pattern.search(text)) is not None:
-            industry = match.group(1).strip()
-            break
-    founders: tuple[str, ...] = ()
-    if (match := _FOUNDERS.search(text)) is not None:
-        founders = _split(match.group(1))
-    elif (match := _PARENT.search(text)) is not None:
-        founders = (match.group(1).strip(),)
-    products = _split(match.group(1)) if (match := _PRODUCTS.search(text)) else ()
+    labelled: dict[str, str] = {}
+    for line in _LABELLED.finditer(text):
+        label = line.group(1).lower()
+        labelled.setdefault("founders" if label.startswith("founder") else label,
+                            line.group(2).strip(" *_"))
+    place = labelled.get("headquarters") or _group(_HEADQUARTERS, text)
+    products = _split(_group(_PRODUCTS, text) or "")
     return Claims(
         source="text",
-        founded=int(founded.group(1)) if founded else None,
-        headquarters_country=headquarters.group(1).strip() if headquarters else None,
-        industry=industry or None,
-        founders=founders,
-        products=products,
+        founded=_year(labelled.get("founded") or _group(_FOUNDED, text)),
+        headquarters_country=_country(place),
+        industry=labelled.get("industry") or _prose_industry(text),
+        founders=_split(labelled.get("founders") or _group(_FOUNDERS, text) or ""),
+        products=tuple(_ARTICLE.sub("", product) for product in products),
     )
+
+
+def _group(pattern: re.Pattern[str], text: str) -> str | None:
+    match = pattern.search(text)
+    return match.group(1) if match else None
+
+
+def _prose_industry(text: str) -> str | None:
+    if (match := _INDUSTRY_IN.search(text)) is not None:
+        return match.group(1).strip() or None
+    if (match := _INDUSTRY_IS.search(text)) is not None:
+        return _industry(match.group(1), match.group(2))
+    return None
+
+
+def _country(place: str | None) -> str | None:
+    """The country ``place`` names ("Cupertino, California" is "United States"), or None."""
+    code = country_code(place)
+    return country_name(code) if code is not None else None
+
+
+def _industry(words: str, noun: str) -> str | None:
+    """The industry of "an American multinational technology company": the words after the
+    nationality and the descriptions, with the noun when it names an industry itself."""
+    kept = words.split()
+    while kept:
+        if len(kept) > 1 and nationality(" ".join(kept[:2])) is not None:  # "South Korean"
+            kept = kept[2:]
+        elif nationality(kept[0]) is not None or kept[0].lower() in _DESCRIPTIVE:
+            kept = kept[1:]
+        else:
+            break
+    if noun.lower() in _INDUSTRY_NOUNS:
+        kept.append(_INDUSTRY_NOUNS[noun.lower()])
+    return " ".join(kept) or None

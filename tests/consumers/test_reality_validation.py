@@ -1,8 +1,12 @@
 """reality-validation end to end on the real stack: capture, provider-calls and
-reality-validation in this process against the simulator, websites on loopback."""
+reality-validation in this process against the simulator, websites on loopback. Each stored
+verdict is compared with the simulator's truth: whether that sample knew the brand and which
+facts it stated wrongly (``AnswerEngine``), against the brand file the facts are loaded from."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -10,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from contracts import RESPONSES_RAW, RESPONSES_VALIDATED, RawResponse, ResponseValidated
@@ -17,11 +22,10 @@ from streams.config import Settings
 from streams.kafka.broker import create_broker
 from streams.kafka.topic_reader import read_records
 from streams.ops.redrive import read_dead_letters
+from streams.simulator import AnswerEngine, Brand, SimulatorConfig, load_brands, true_rates
 from streams.validation import VALIDATOR_VERSION
-from streams.validation.facts import fetch_facts, load_facts_file
+from streams.validation.facts import load_facts_file
 from streams.validation.presence_store import today
-from streams.validation.store import brand_names, stored_answers
-from streams.validation.validate import validate_answer
 from tests.support.groups import brand_entries, publish_domains, running_groups
 from tests.support.kafka import wait_committed, wait_until
 from tests.support.websites import serve_sites
@@ -29,6 +33,11 @@ from tests.support.websites import serve_sites
 pytestmark = pytest.mark.stack
 
 GROUP = "reality-validation"
+# Set for this test's brands, so that wrong facts are many (a checker that passes every fact
+# fails) and the right ones still most.
+FACT_ERROR_RATE = 0.3
+BRANDS = {brand.domain: brand for brand in load_brands()}  # the facts file load_facts_file loads
+ENGINE = AnswerEngine(list(BRANDS.values()))
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +71,40 @@ async def run_validated(db: asyncpg.Connection, run_id: uuid.UUID) -> None:
     await wait_until(done, timeout_s=120, what=f"run {run_id} validated")
 
 
+async def configure(url: str, patch: dict[str, Any] | None = None) -> SimulatorConfig:
+    """The simulator's config, patched first if ``patch`` is given, through its admin API as
+    an operator would."""
+    async with httpx.AsyncClient() as client:
+        if patch is None:
+            response = await client.get(f"{url}/_sim/config", timeout=5)
+        else:
+            response = await client.post(f"{url}/_sim/config", json=patch, timeout=5)
+        response.raise_for_status()
+        return SimulatorConfig.model_validate(response.json())
+
+
+def true_verdict(row: asyncpg.Record, config: SimulatorConfig
+                 ) -> tuple[bool, dict[str, bool]]:
+    """Whether the simulator's answer knew the brand, and for each fact it stated whether the
+    fact is true, from the simulator's own draws: the model it answered as (the version it
+    reported), keyed by the call's run and sample, at the rates it was configured with."""
+    brand: Brand = BRANDS[row["domain"]]
+    version = row["model_version"]
+    assert version is not None, row
+    knowledge, errors = true_rates(row["provider"], row["model"], config, domain=brand.domain,
+                                   now=time.time())
+    draw = f"{row['run_id']}/{row['sample']}"
+    known = ENGINE.knows(version, brand.domain, draw, knowledge)
+    if not known or row["prompt_id"] == "recommend":
+        return known, {}  # a list, or "I don't know": no facts stated
+    stated = ENGINE.stated_facts(brand, version, draw, errors)
+    return known, {
+        "founded": stated.founded == brand.founded,
+        "headquarters_country": stated.headquarters_country == brand.headquarters_country,
+        "industry": stated.industry == brand.industry,
+    }
+
+
 async def validated_messages(settings: Settings, run_id: uuid.UUID) -> list[ResponseValidated]:
     messages = []
     async for record in read_records(settings.kafka.bootstrap, [RESPONSES_VALIDATED.name]):
@@ -73,12 +116,18 @@ async def validated_messages(settings: Settings, run_id: uuid.UUID) -> list[Resp
 
 
 async def test_every_answer_validated_once_and_replay_adds_nothing(
-        validating: Settings, db: asyncpg.Connection) -> None:
+        validating: Settings, db: asyncpg.Connection, simulator: Any) -> None:
     settings = validating
     run_id = uuid.uuid4()
     entries = brand_entries(3, offset=50)  # brands 50-54: no other test publishes them
-    await publish_domains(settings, entries, run_id)
-    await run_validated(db, run_id)
+    earlier = (await configure(simulator.url)).brand_fact_error_rates
+    config = await configure(simulator.url, {"brand_fact_error_rates": {
+        **earlier, **{e.domain: {"*": FACT_ERROR_RATE} for e in entries}}})
+    try:
+        await publish_domains(settings, entries, run_id)
+        await run_validated(db, run_id)
+    finally:
+        await configure(simulator.url, {"brand_fact_error_rates": earlier})
 
     ok_ids = {r["call_id"] for r in await db.fetch(
         "SELECT call_id FROM responses WHERE run_id = $1 AND status = 'ok'", run_id)}
@@ -89,23 +138,23 @@ async def test_every_answer_validated_once_and_replay_adds_nothing(
     messages = await validated_messages(settings, run_id)
     assert Counter(m.call_id for m in messages) == Counter(ok_ids)
 
-    # The simulator states most facts correctly: the checks find that, and find some mentions.
-    checked = sum(r["facts_checked"] for r in rows)
-    assert checked > 0 and 0.7 <= sum(r["facts_correct"] for r in rows) / checked <= 1.0
-    assert any(r["mentioned"] for r in rows) and any(r["position"] for r in rows)
-
-    # Every stored number is what the stored answer and facts give when validated again.
-    answers = await stored_answers(db, ok_ids)
-    names = await brand_names(db, [e.domain for e in entries])
-    facts = await fetch_facts(db, [e.domain for e in entries])
+    # Each verdict is the simulator's truth: a known brand is mentioned (an unknown one declined
+    # unless the answer is a list), and exactly the facts it stated wrongly are flagged.
+    wrong = 0
     for row in rows:
-        answer = answers[row["call_id"]]
-        again = validate_answer(answer, names[answer.domain], facts.get(answer.domain),
-                                validated_at=datetime.now(UTC))
-        assert (row["mentioned"], row["declined"], row["position"], row["sentiment"],
-                row["facts_checked"], row["facts_correct"]) == (
-            again.mentioned, again.declined, again.position, again.sentiment,
-            again.facts_checked, again.facts_correct)
+        known, facts = true_verdict(row, config)
+        recommend = row["prompt_id"] == "recommend"
+        assert row["mentioned"] == known, dict(row)
+        assert row["declined"] == (not known and not recommend), dict(row)
+        assert (row["position"] is not None) == (known and recommend), dict(row)
+        judged = {c["fact"]: c["correct"] for c in json.loads(row["fact_checks"])
+                  if c["correct"] is not None}
+        assert judged == facts, dict(row)
+        assert (row["facts_checked"], row["facts_correct"]) == (
+            len(facts), sum(facts.values())), dict(row)
+        wrong += len(facts) - sum(facts.values())
+    assert wrong > 0  # wrong facts were stated, and were flagged
+    assert any(r["mentioned"] for r in rows) and any(r["position"] for r in rows)
 
     # Each domain's website was checked once today.
     presence = await db.fetch(

@@ -11,7 +11,7 @@ import pytest
 
 from contracts import ResponseValidated
 from streams.runs.prompts import PROMPT_SETS
-from streams.simulator.answers import AnswerEngine, unit_hash
+from streams.simulator.answers import AnswerEngine
 from streams.simulator.brands import Brand, default_brands
 from streams.validation import VALIDATOR_VERSION
 from streams.validation.checks import check_facts, same_country, same_industry
@@ -51,6 +51,11 @@ def simulated(brand: Brand, prompt_id: str, model: str, sample: int, *,
     ("United Kingdom", "GB"), ("the UK", "GB"), ("England", "GB"), ("South Korea", "KR"),
     ("Korea, Republic of", "KR"), ("Taiwan", "TW"), ("Tokyo, Japan", "JP"), ("DEU", "DE"),
     ("the Netherlands", "NL"), ("Atlantis", None), ("in", None), ("", None),
+    # A US state that is also a country's name, after a US city, is the state.
+    ("Atlanta, Georgia", "US"), ("Tbilisi, Georgia", "GE"), ("Georgia", "GE"),
+    # Cities without the country; "Portland" is also a Jamaican parish in ISO 3166-2.
+    ("Seoul", "KR"), ("London", "GB"), ("Portland", "US"), ("Springfield", None),
+    ("American", "US"),
 ])
 def test_country_names(text: str, code: str | None) -> None:
     assert country_code(text) == code
@@ -91,10 +96,20 @@ def test_founders_and_products_are_checked_only_when_the_reference_has_them() ->
 
 
 def test_an_industry_claim_of_generic_words_is_not_judged() -> None:
-    claims = extract_claims("Apple is a well-known global brand.")
-    assert claims.industry == "well-known global"
-    (check,) = check_facts(claims, reference(default_brands()[0]))
+    apple = reference(default_brands()[0])
+    assert check_facts(extract_claims("Apple is a well-known global brand."), apple) == ()
+    claims = extract_claims('{"name": "Apple", "industry": "a well-known global brand"}')
+    (check,) = check_facts(claims, apple)
     assert check.fact == "industry" and check.correct is None
+
+
+def test_free_text_facts_right_and_wrong() -> None:
+    # Apple: founded 1976, consumer electronics, United States. Read by hand: the year and the
+    # industry are wrong, the headquarters right.
+    claims = extract_claims("Apple was founded in 1977 and is headquartered in Cupertino, "
+                            "California. It is a Japanese consumer goods company.")
+    checks = {c.fact: c.correct for c in check_facts(claims, reference(default_brands()[0]))}
+    assert checks == {"founded": False, "headquarters_country": True, "industry": False}
 
 
 def test_no_reference_means_nothing_is_judged() -> None:
@@ -131,6 +146,27 @@ def test_every_fact_the_simulator_states_wrongly_is_flagged(prompt_id: str) -> N
     assert flagged > 20  # the wrong facts were really there to flag
 
 
+def test_the_run_salted_draw_is_the_truth_of_a_salted_answer() -> None:
+    # As on the stack: the simulator keys each draw by f"{run_id}/{sample}" when the call names
+    # its run, so the truth of a stored answer is the salted draw, not the bare sample's.
+    run_id = "5f0c6d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
+    flagged = 0
+    for brand, sample in itertools.product(BRANDS, range(2)):
+        prompt = PROMPTS["describe"].render(domain=brand.domain, name=brand.name)
+        answer = ENGINE.answer(model="mistral-small", prompt=prompt, sample=sample,
+                               knowledge_rate=1.0, fact_error_rate=0.5, salt=run_id)
+        stated = ENGINE.stated_facts(brand, "mistral-small", f"{run_id}/{sample}", 0.5)
+        truth = {
+            "founded": stated.founded == brand.founded,
+            "headquarters_country": stated.headquarters_country == brand.headquarters_country,
+            "industry": stated.industry == brand.industry,
+        }
+        checks = check_facts(extract_claims(answer.text), reference(brand))
+        assert {c.fact: c.correct for c in checks} == truth, (brand.domain, answer.text)
+        flagged += sum(1 for ok in truth.values() if not ok)
+    assert flagged > 10
+
+
 def test_unknown_brand_answers_decline() -> None:
     brand = BRANDS[1]
     for prompt_id in ("describe", "facts"):
@@ -142,8 +178,10 @@ def test_unknown_brand_answers_decline() -> None:
 def test_recommend_position_is_where_the_simulator_put_the_brand() -> None:
     for brand, sample in itertools.product(BRANDS, range(3)):
         verdict = simulated(brand, "recommend", "claude", sample)
-        expected = int(unit_hash("position", "claude", brand.domain, sample) * 5) + 1
-        assert verdict.position == expected
+        listed = ENGINE.answer(model="claude", sample=sample, knowledge_rate=1.0,
+                               fact_error_rate=0.0, prompt=PROMPTS["recommend"].render(
+                                   domain=brand.domain, name=brand.name))
+        assert listed.rank is not None and verdict.position == listed.rank
         assert verdict.sentiment is not None  # prose and lists have one, JSON has none
         unknown = simulated(brand, "recommend", "claude", sample, knowledge_rate=0.0)
         assert not unknown.mentioned and unknown.position is None and not unknown.declined
