@@ -67,10 +67,11 @@ async def test_unchanged_model_and_brand_do_not_drift(world: Scenario) -> None:
 
 
 async def test_news_effect_and_version_switch_drift(world: Scenario) -> None:
-    """After the news effect, the news brand drifts more than it did between runs A and B; after
-    the version switch, so does every brand of the switched provider. Ten samples a cell give
-    each test less than full power, so the change must show in most cells, and nowhere may
-    drift fall significantly instead."""
+    """After the version switch every brand of the switched provider drifts more than it did
+    between runs A and B (ten samples a cell give each test less than full power, so in most
+    brands). The news effect is a knowledge drop: answers flip between describing and declining,
+    as they do by chance between any two fresh draws, so drift need not rise there (mention rate
+    and sentiment carry that change, see test_correlation); it must not fall."""
     after = await _drift(world, 2)
     before = await _drift(world, 1)
     rose: dict[str, list[bool]] = {"news": [], "switch": []}
@@ -88,7 +89,6 @@ async def test_news_effect_and_version_switch_drift(world: Scenario) -> None:
           f"{sum(rose['news'])}/{len(rose['news'])} providers), {SWITCHED} "
           f"{min(switched):.3f}–{max(switched):.3f} ({sum(rose['switch'])}/"
           f"{len(rose['switch'])} brands)")
-    assert sum(rose["news"]) > len(rose["news"]) / 2
     assert sum(rose["switch"]) > len(rose["switch"]) / 2
 
 
