@@ -109,6 +109,17 @@ async def stored_calls(dsn: str, call_ids: set[uuid.UUID]) -> int:
         await connection.close()
 
 
+async def unpaid_calls(dsn: str, run_id: uuid.UUID) -> int:
+    """Calls of the run not answered yet (pending or waiting for a retry)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM calls WHERE run_id = $1 AND status IN ('pending', 'retrying')",
+            run_id))
+    finally:
+        await connection.close()
+
+
 async def waiting_answers(dsn: str, run_id: uuid.UUID) -> int:
     """Answers paid and published that capture has not stored yet."""
     connection = await asyncpg.connect(dsn)
