@@ -3,7 +3,6 @@ as skipped for budget (never sent), and the run says that the budget stopped it.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from streams.kafka.broker import create_broker
 from streams.runs.planning import PlannedDomain, plan_calls
 from streams.runs.report import run_report
 from streams.simulator import RunningSimulator
+from tests.support.faults import identity_of
 from tests.support.groups import brand_entries, running_groups
 from tests.support.kafka import wait_until
 from tests.support.limiter import private_simulator, sim_stats
@@ -47,9 +47,7 @@ def identities(run_id: uuid.UUID, entries: list[DomainEntry]) -> list[str]:
             providers=tuple(settings.providers), samples=1, run_size=len(entries),
             requested_at=datetime.now(UTC), prompt_set="default", cost_cap_usd=None)
         for call in plan_calls(request, settings.provider_configs):
-            found.append(hashlib.sha256("\x1f".join(
-                (call.provider, call.model, call.prompt, str(call.sample))).encode()
-            ).hexdigest()[:16])
+            found.append(identity_of(call.provider, call.model, call.prompt, call.sample))
     return found
 
 

@@ -4,7 +4,6 @@ paid once, by the holder of the live claim."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from streams.limiter import create_limiter
 from streams.runs.planning import PlannedDomain, plan_calls
 from streams.runs.store import claim_call, hold_claim, record_plan
 from streams.runtime.resources import open_resources
-from tests.support.faults import paid_by_identity
+from tests.support.faults import identity_of, paid_by_identity
 from tests.support.groups import brand_entries
 
 pytestmark = pytest.mark.stack
@@ -34,8 +33,7 @@ async def test_a_lapsed_claim_taken_by_another_is_not_paid_twice(
         providers=("openai",), samples=1, run_size=1, requested_at=datetime.now(UTC),
         prompt_set="default", cost_cap_usd=None)
     call = plan_calls(request, settings.provider_configs)[0]
-    identity = hashlib.sha256("\x1f".join(
-        (call.provider, call.model, call.prompt, str(call.sample))).encode()).hexdigest()[:16]
+    identity = identity_of(call.provider, call.model, call.prompt, call.sample)
     first, second = uuid.uuid4(), uuid.uuid4()
     async with open_resources(settings) as resources:
         pool = resources.pool

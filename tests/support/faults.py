@@ -69,10 +69,15 @@ async def run_identities(dsn: str, run_id: uuid.UUID) -> set[str]:
     identities = set()
     for row in rows:
         request = json.loads(row["request"])
-        identities.add(hashlib.sha256("\x1f".join(
-            (row["provider"], row["model"], request["prompt"], str(request["sample"]))
-        ).encode()).hexdigest()[:16])
+        identities.add(identity_of(row["provider"], row["model"], request["prompt"],
+                                   request["sample"]))
     return identities
+
+
+def identity_of(provider: str, model: str, prompt: str, sample: int) -> str:
+    """The simulator's identity of a call (its ledger's key): provider, model, prompt, sample."""
+    return hashlib.sha256("\x1f".join((provider, model, prompt, str(sample))).encode()
+                          ).hexdigest()[:16]
 
 
 async def extra_paid(simulator: Any, since: dict[str, int], only: set[str]) -> int:
