@@ -12,6 +12,7 @@ from consumers import (
     provider_calls,
     reality_validation,
     scoring,
+    visibility,
 )
 from streams.errors import DomainRunnerError
 from streams.runtime.runner import Group
@@ -23,6 +24,7 @@ GROUPS: dict[str, Group] = {group.name: group for group in (
     Group(embedding.GROUP, embedding.register),
     Group(scoring.GROUP, scoring.register),
     Group(correlation.GROUP, correlation.register),
+    Group(visibility.GROUP, visibility.register),
 )}
 
 

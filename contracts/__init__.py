@@ -8,6 +8,7 @@ from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
 from contracts.errors import DomainRunnerError
 from contracts.news import NEWS_KINDS, NewsEvent, NewsKind, news_event_id
+from contracts.projects import ProjectBrand, ProjectPrompt, ProjectRequest
 from contracts.responses import RawResponse
 from contracts.scores import ALL_PROVIDERS, BrandScore, Metric, MetricChange
 from contracts.topics import (
@@ -20,12 +21,15 @@ from contracts.topics import (
     RESPONSES_RAW,
     RESPONSES_VALIDATED,
     TOPICS,
+    VISIBILITY_SCORES,
     Topic,
     all_topic_names,
 )
 from contracts.validation import FactCheck, ResponseValidated
+from contracts.visibility import ALL, VisibilityScore
 
 __all__ = [
+    "ALL",
     "ALL_PROVIDERS",
     "BRAND_SCORES",
     "CORRELATIONS_FOUND",
@@ -37,6 +41,7 @@ __all__ = [
     "RESPONSES_RAW",
     "RESPONSES_VALIDATED",
     "TOPICS",
+    "VISIBILITY_SCORES",
     "BrandScore",
     "CorrelationFound",
     "DomainRequested",
@@ -48,12 +53,16 @@ __all__ = [
     "MetricChange",
     "NewsEvent",
     "NewsKind",
+    "ProjectBrand",
+    "ProjectPrompt",
+    "ProjectRequest",
     "ProviderCallRequested",
     "RawResponse",
     "ResponseEmbedded",
     "ResponseValidated",
     "Topic",
     "Verdict",
+    "VisibilityScore",
     "WindowSummary",
     "all_topic_names",
     "call_id_for",

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from contracts.base import Message
 from contracts.domain_name import InvalidDomain, normalize_domain
+from contracts.projects import ProjectRequest
 
 # Generous for a brand's display name or alias, small enough that a bad record cannot bloat
 # every prompt and row it is copied into.
@@ -43,6 +44,11 @@ class DomainRequested(Message):
         description="Most the run may spend (USD); calls beyond it are skipped. None: no cap.")
     requested_at: datetime | None = Field(
         default=None, description="When it was requested; None: the record's timestamp.")
+    project: ProjectRequest | None = Field(
+        default=None,
+        description="A project run: its tracked prompts are asked instead of the prompt set, "
+                    "and every answer is read for all its tracked brands. ``domain`` is the "
+                    "project's own brand.")
 
     @field_validator("domain")
     @classmethod
@@ -60,3 +66,10 @@ class DomainRequested(Message):
                 raise ValueError(f"an alias of {len(alias)} characters (the limit is "
                                  f"{MAX_NAME_CHARS})")
         return aliases
+
+    @model_validator(mode="after")
+    def _own_brand(self) -> DomainRequested:
+        if self.project is not None and self.project.brands[0].domain != self.domain:
+            raise ValueError(f"a project run's domain is its own brand's "
+                             f"({self.project.brands[0].domain}), not {self.domain}")
+        return self

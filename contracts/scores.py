@@ -13,8 +13,9 @@ from contracts.base import Message
 
 ALL_PROVIDERS = "all"
 
-IntervalMethod = Literal["wilson", "student-t", "component-bounds", "none"]
-ChangeTest = Literal["two-proportion-z", "welch-t", "interval-overlap"]
+# "delta": a ratio of two sample means, its interval from the delta method (share of voice).
+IntervalMethod = Literal["wilson", "student-t", "component-bounds", "delta", "none"]
+ChangeTest = Literal["two-proportion-z", "welch-t", "interval-overlap", "delta-z"]
 
 
 class Metric(BaseModel):

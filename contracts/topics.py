@@ -13,6 +13,7 @@ from contracts.news import NewsEvent
 from contracts.responses import RawResponse
 from contracts.scores import BrandScore
 from contracts.validation import ResponseValidated
+from contracts.visibility import VisibilityScore
 
 DLT_SUFFIX = ".dlt"
 
@@ -37,6 +38,8 @@ RESPONSES_EMBEDDED = Topic(name="responses.embedded", partitions=12, model=Respo
 BRAND_SCORES = Topic(name="brand.scores", partitions=12, model=BrandScore)
 NEWS_EVENTS = Topic(name="news.events", partitions=6, model=NewsEvent)
 CORRELATIONS_FOUND = Topic(name="correlations.found", partitions=6, model=CorrelationFound)
+VISIBILITY_SCORES = Topic(name="visibility.scores", partitions=6, model=VisibilityScore,
+                          key="project name")
 
 TOPICS: tuple[Topic, ...] = (
     DOMAINS_REQUESTED,
@@ -47,6 +50,7 @@ TOPICS: tuple[Topic, ...] = (
     BRAND_SCORES,
     NEWS_EVENTS,
     CORRELATIONS_FOUND,
+    VISIBILITY_SCORES,
 )
 
 

@@ -7,6 +7,7 @@ from producers.domains import publish_run
 from producers.news import ingest, publish_events, to_events
 from producers.news_feed import parse_news, read_news
 from producers.news_match import BrandMatcher, KnownBrand
+from producers.projects import publish_project_run
 
 __all__ = [
     "BrandMatcher",
@@ -16,6 +17,7 @@ __all__ = [
     "parse_domains",
     "parse_news",
     "publish_events",
+    "publish_project_run",
     "publish_run",
     "read_news",
     "to_events",

@@ -22,7 +22,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("streams.config",),
     ("streams.kafka", "streams.runtime", "streams.inputs", "streams.limiter", "streams.devstack"),
     ("streams.runs", "streams.calls", "streams.validation", "streams.embedding",
-     "streams.scoring", "streams.correlation", "streams.ops", "streams.simulator"),
+     "streams.scoring", "streams.correlation", "streams.ops", "streams.simulator",
+     "streams.projects", "streams.visibility"),
     ("consumers", "producers"),
     ("streams.cli",),
 ]

@@ -19,16 +19,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from consumers import GROUPS
+from producers.projects import publish_project_run
+from streams.cli.projects import render_project_report
 from streams.cli.report_view import render_report
 from streams.config import PROJECT_ROOT, get_settings
 from streams.devstack import stack
-from streams.kafka.broker import create_topics
+from streams.kafka.broker import create_broker, create_topics
+from streams.projects.spec import load_project_file
+from streams.projects.store import apply_project, load_project, project_request
 from streams.runs.report import RunReport, run_report
 from streams.runtime.migrate import migrate
 from streams.runtime.postgres import create_pool
 from streams.validation.facts import load_facts_file
+from streams.visibility.report import NoProjectRun, ProjectReport, project_report
 
 SAMPLE_DOMAINS = PROJECT_ROOT / "streams" / "simulator" / "brands.csv"
+SAMPLE_PROJECTS = sorted((PROJECT_ROOT / "examples" / "projects").glob("*.yaml"))
 
 
 def start_group_process(group: str, log_path: Path,
@@ -85,6 +91,51 @@ async def _follow(run_id: uuid.UUID, timeout_s: float, console: Console) -> RunR
         await pool.close()
 
 
+async def _start_projects() -> list[tuple[str, uuid.UUID]]:
+    """Apply the sample projects and publish one run of each."""
+    settings = get_settings()
+    pool = await create_pool(settings, max_size=2)
+    started = []
+    try:
+        broker = create_broker(settings)
+        async with broker:
+            await broker.connect()
+            for path in SAMPLE_PROJECTS:
+                spec = load_project_file(path)
+                await apply_project(pool, spec, source=str(path.relative_to(PROJECT_ROOT)))
+                project = await load_project(pool, spec.name)
+                run_id = uuid.uuid4()
+                await publish_project_run(
+                    broker, project_request(project), run_id=run_id,
+                    providers=list(spec.providers) or settings.providers, samples=spec.samples,
+                    cost_cap_usd=spec.cost_cap_usd)
+                started.append((spec.name, run_id))
+    finally:
+        await pool.close()
+    return started
+
+
+async def _project_reports(runs: list[tuple[str, uuid.UUID]],
+                           timeout_s: float) -> list[ProjectReport]:
+    pool = await create_pool(get_settings(), max_size=2)
+    deadline = time.monotonic() + timeout_s
+    reports = []
+    try:
+        for name, run_id in runs:
+            while True:
+                try:
+                    reports.append(await project_report(pool, name, run_id))
+                    break
+                except NoProjectRun:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"project run {run_id} of {name} not reported "
+                                           f"after {timeout_s:.0f} s") from None
+                    await asyncio.sleep(0.5)
+    finally:
+        await pool.close()
+    return reports
+
+
 def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
     console = Console()
     started_stack = not all(s.running for s in stack.stack_status().values())
@@ -115,6 +166,13 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
         if published.returncode != 0:
             console.print("[red]publishing failed[/]")
             return 1
+        projects = asyncio.run(_start_projects())
+        console.print(f"published {len(projects)} project runs: "
+                      f"{', '.join(name for name, _ in projects)}")
         report = asyncio.run(_follow(run_id, timeout_s, console))
         render_report(report, console)
-        return 0 if report.status == "complete" else 1
+        project_reports = asyncio.run(_project_reports(projects, timeout_s))
+        for project in project_reports:
+            render_project_report(project, console)
+        complete = all(p.status == "complete" for p in project_reports)
+        return 0 if report.status == "complete" and complete else 1

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from streams.cli.news import add_news_commands
 from streams.cli.ops import add_ops_commands
+from streams.cli.projects import add_project_commands
 from streams.cli.validation import add_validation_commands
 from streams.config import get_settings
 from streams.errors import DomainRunnerError
@@ -191,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ops_commands(commands)
     add_validation_commands(commands)
     add_news_commands(commands)
+    add_project_commands(commands)
 
     p = commands.add_parser("schemas", help="write the JSON Schema of every message")
     p.add_argument("--out", default="contracts/schemas")

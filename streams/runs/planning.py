@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from aiokafka.structs import ConsumerRecord
 
-from contracts import DomainRequested, ProviderCallRequested, call_id_for
+from contracts import DomainRequested, ProjectRequest, ProviderCallRequested, call_id_for
 from streams.errors import DomainRunnerError
 from streams.providers.types import ProviderConfig
 from streams.runs.prompts import PROMPT_SETS
@@ -36,6 +36,12 @@ class PlannedDomain:
     run_size: int
     cost_cap_usd: float | None
     requested_at: datetime
+    project: ProjectRequest | None = None
+
+    @property
+    def prompt_label(self) -> str:
+        """What ``runs.prompt_set`` records: the prompt set, or the project."""
+        return f"project:{self.project.name}" if self.project else self.prompt_set
 
 
 def resolve_request(request: DomainRequested, record: ConsumerRecord[bytes, bytes],
@@ -49,15 +55,32 @@ def resolve_request(request: DomainRequested, record: ConsumerRecord[bytes, byte
         providers=request.providers or tuple(default_providers), samples=request.samples,
         run_size=request.run_size if request.run_id else 1, cost_cap_usd=request.cost_cap_usd,
         requested_at=request.requested_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
+        project=request.project,
     )
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    id: str
+    version: int
+    text: str
+
+
+def _prompts(request: PlannedDomain) -> list[_Rendered]:
+    """A project's tracked prompts as they are, or the prompt set rendered for the domain."""
+    if request.project is not None:
+        return [_Rendered(p.id, p.version, p.text) for p in request.project.prompts]
+    prompts = PROMPT_SETS.get(request.prompt_set)
+    if prompts is None:
+        raise PlanningError(f"unknown prompt set {request.prompt_set!r}")
+    return [_Rendered(p.id, p.version, p.render(domain=request.domain, name=request.name))
+            for p in prompts]
 
 
 def plan_calls(
     request: PlannedDomain, providers: dict[str, ProviderConfig]
 ) -> list[ProviderCallRequested]:
-    prompts = PROMPT_SETS.get(request.prompt_set)
-    if prompts is None:
-        raise PlanningError(f"unknown prompt set {request.prompt_set!r}")
+    prompts = _prompts(request)
     unknown = [name for name in request.providers if name not in providers]
     if unknown:
         raise PlanningError(f"providers not configured here: {', '.join(unknown)}")
@@ -65,7 +88,6 @@ def plan_calls(
     for provider_name in request.providers:
         model = providers[provider_name].model
         for prompt in prompts:
-            text = prompt.render(domain=request.domain, name=request.name)
             for sample in range(request.samples):
                 calls.append(
                     ProviderCallRequested(
@@ -80,7 +102,7 @@ def plan_calls(
                         model=model,
                         prompt_id=prompt.id,
                         prompt_version=prompt.version,
-                        prompt=text,
+                        prompt=prompt.text,
                         sample=sample,
                     )
                 )

@@ -101,11 +101,19 @@ async def record_plan(
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute(
             """INSERT INTO runs (run_id, prompt_set, providers, samples, expected_domains,
-                                 cost_cap_usd)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id) DO NOTHING""",
-            request.run_id, request.prompt_set, list(request.providers), request.samples,
+                                 cost_cap_usd, project)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING""",
+            request.run_id, request.prompt_label, list(request.providers), request.samples,
             request.run_size, request.cost_cap_usd,
+            request.project.name if request.project else None,
         )
+        if request.project is not None:
+            # The project as this run asked it: extraction and replays read it from here.
+            await connection.execute(
+                """INSERT INTO project_runs (run_id, project, request)
+                   VALUES ($1, $2, $3::jsonb) ON CONFLICT (run_id) DO NOTHING""",
+                request.run_id, request.project.name, request.project.model_dump_json(),
+            )
         await connection.execute(
             """INSERT INTO domains (domain, name, aliases) VALUES ($1, $2, $3)
                ON CONFLICT (domain)

@@ -51,11 +51,13 @@ ORDER BY e.provider, e.prompt_id, e.sample
 # Runs that planned the domain, nearest first, before or after the given time.
 _EARLIER = """
 SELECT rd.run_id FROM run_domains rd JOIN runs r ON r.run_id = rd.run_id
-WHERE rd.domain = $1 AND r.created_at < $2 ORDER BY r.created_at DESC, rd.run_id LIMIT $3
+WHERE rd.domain = $1 AND r.created_at < $2 AND r.project IS NULL
+ORDER BY r.created_at DESC, rd.run_id LIMIT $3
 """
 _LATER = """
 SELECT rd.run_id FROM run_domains rd JOIN runs r ON r.run_id = rd.run_id
-WHERE rd.domain = $1 AND r.created_at > $2 ORDER BY r.created_at, rd.run_id LIMIT $3
+WHERE rd.domain = $1 AND r.created_at > $2 AND r.project IS NULL
+ORDER BY r.created_at, rd.run_id LIMIT $3
 """
 # A run whose earlier neighbours are all unfinished falls back no further than this.
 LOOK_BACK_RUNS = 5
@@ -88,7 +90,8 @@ async def is_complete(connection: Db, run_id: UUID, domain: str) -> bool:
 
 async def run_created_at(connection: Db, run_id: UUID) -> datetime | None:
     created: datetime | None = await connection.fetchval(
-        "SELECT created_at FROM runs WHERE run_id = $1", run_id)
+        # A project run asks category prompts, not about the brand: it is not scored here.
+        "SELECT created_at FROM runs WHERE run_id = $1 AND project IS NULL", run_id)
     return created
 
 

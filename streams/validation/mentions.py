@@ -149,6 +149,32 @@ def brand_pattern(brand: BrandNames) -> re.Pattern[str]:
     return re.compile("|".join(parts) or r"(?!)")
 
 
+@lru_cache(maxsize=4096)
+def scan_pattern(brand: BrandNames) -> re.Pattern[str]:
+    """``brand_pattern``'s matches, found about five times faster: each name's word-boundary
+    check comes after its first character ("does the character before this one join it into a
+    longer word?"), so most places in the text fail on one character compare instead of a
+    lookbehind per name."""
+    # The same names in the same order as brand_pattern's (longest first: the first that
+    # matches at a place wins); scripts/mutations.py mutates that function's line, not this.
+    names = sorted({name.strip() for name in (brand.name, *brand.aliases)
+                    if name and name.strip()}, key=len, reverse=True)
+    parts = []
+    for name in names:
+        words = _parts(fold(name))
+        if not words:
+            continue
+        first = re.escape(words[0][0])
+        rest = _GAP.join([re.escape(words[0][1:]), *map(re.escape, words[1:])])
+        if not words[0][0].isupper():
+            first = f"(?i:{first})"
+        parts.append(f"{first}(?<!{_JOINS}[\\s\\S])(?i:{rest}){_AFTER}")
+    if domain := fold(brand.domain.strip()):
+        parts.append(rf"(?i:{re.escape(domain[0])})(?<![\w-][\s\S])(?i:{re.escape(domain[1:])})"
+                     r"(?![\w-])")
+    return re.compile("|".join(parts) or r"(?!)")
+
+
 def _clauses(text: str) -> Iterator[tuple[int, int]]:
     for sentence in _SENTENCE.finditer(text):
         start, end = sentence.span()
@@ -158,6 +184,19 @@ def _clauses(text: str) -> Iterator[tuple[int, int]]:
             start = found.end()
         if end > start:
             yield start, end
+
+
+def declining_clauses(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each clause of folded ``text`` (``fold``) that declines."""
+    # One statement that scripts/mutations.py replaces ("decline-rule-removed").
+    declining = [span for span in _clauses(text) if _DECLINE.search(text, *span)]
+    return declining
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each non-empty sentence of ``text``; a sentence never spans a line
+    break, so each list item is a sentence (or several) of its own."""
+    return [match.span() for match in _SENTENCE.finditer(text) if match.end() > match.start()]
 
 
 def declines(text: str) -> bool:
@@ -173,7 +212,7 @@ def find_mention(text: str | None, brand: BrandNames) -> Mention:
         return Mention(mentioned=False, declined=False, position=None)
     text = fold(text)
     pattern = brand_pattern(brand)
-    declining = [span for span in _clauses(text) if _DECLINE.search(text, *span)]
+    declining = declining_clauses(text)
     mentioned = any(
         not any(start <= match.start() < end for start, end in declining)
         for match in pattern.finditer(text)
@@ -185,13 +224,19 @@ def find_mention(text: str | None, brand: BrandNames) -> Mention:
     )
 
 
-def list_items(text: str) -> Sequence[tuple[int, str]]:
-    """``(rank, item)`` for each line of a numbered or bulleted list; a number is its rank."""
-    items: list[tuple[int, str]] = []
+def list_item_spans(text: str) -> Sequence[tuple[int, int, int]]:
+    """``(rank, start, end)`` of each list line's item (the text after its number or bullet); a
+    number is its rank, a bullet's is its place among the list lines."""
+    spans: list[tuple[int, int, int]] = []
     for index, match in enumerate(_LIST_ITEM.finditer(text), start=1):
         number = match.group(1)
-        items.append((int(number) if number else index, match.group(2)))
-    return items
+        spans.append((int(number) if number else index, *match.span(2)))
+    return spans
+
+
+def list_items(text: str) -> Sequence[tuple[int, str]]:
+    """``(rank, item)`` for each line of a numbered or bulleted list; a number is its rank."""
+    return [(rank, text[start:end]) for rank, start, end in list_item_spans(text)]
 
 
 def list_position(text: str, pattern: re.Pattern[str]) -> int | None:

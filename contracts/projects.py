@@ -1,0 +1,68 @@
+"""A project run's definition, carried in its ``domains.requested`` record: the tracked brands
+(the project's own first, then its competitors) and the tracked prompts as sent to the models.
+
+The record holds everything the run needs, so planning, extraction and a replay read the
+project as it was when the run was requested, whatever has been applied since."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts.domain_name import InvalidDomain, normalize_domain
+
+MAX_BRANDS = 51
+MAX_PROMPTS = 200
+MAX_PROMPT_CHARS = 2_000
+
+
+class ProjectBrand(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    domain: str
+    name: str = Field(min_length=1, max_length=200)
+    aliases: tuple[str, ...] = Field(default=(), max_length=20)
+
+    @field_validator("domain")
+    @classmethod
+    def _normalised(cls, raw: str) -> str:
+        try:
+            return normalize_domain(raw)
+        except InvalidDomain as exc:
+            raise ValueError(f"not a domain: {exc.reason}") from None
+
+
+class ProjectPrompt(BaseModel):
+    """One tracked prompt in one version; ``text`` is what the models are sent."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: int = Field(ge=1)
+    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    topic: str = Field(default="general", min_length=1, max_length=64)
+
+
+class ProjectRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    brands: tuple[ProjectBrand, ...] = Field(
+        min_length=1, max_length=MAX_BRANDS,
+        description="The tracked brands: the project's own first, then its competitors.")
+    prompts: tuple[ProjectPrompt, ...] = Field(min_length=1, max_length=MAX_PROMPTS)
+
+    @field_validator("brands")
+    @classmethod
+    def _distinct_brands(cls, brands: tuple[ProjectBrand, ...]) -> tuple[ProjectBrand, ...]:
+        domains = [brand.domain for brand in brands]
+        if len(set(domains)) != len(domains):
+            raise ValueError("a domain is tracked twice")
+        return brands
+
+    @field_validator("prompts")
+    @classmethod
+    def _distinct_prompts(cls, prompts: tuple[ProjectPrompt, ...]) -> tuple[ProjectPrompt, ...]:
+        ids = [prompt.id for prompt in prompts]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a prompt id appears twice")
+        return prompts

@@ -1,0 +1,99 @@
+"""A project run's visibility report, read from ``visibility_scores`` (or computed from the stored
+readings, the same function, when the run ended with no response left to trigger scoring: its
+last call was dead-lettered)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from contracts import ALL, Metric, MetricChange, VisibilityScore
+from streams.errors import DomainRunnerError
+from streams.visibility.extraction import EXTRACTOR_VERSION
+from streams.visibility.metrics import METRICS_VERSION, score_project_run
+from streams.visibility.store import Discovered, discovered, load_readings, neighbour_run
+
+
+class NoProjectRun(DomainRunnerError, LookupError):
+    """The project has no finished run to report."""
+
+
+@dataclass(frozen=True)
+class ProjectReport:
+    project: str
+    run_id: UUID
+    status: str
+    answers: int
+    scores: list[VisibilityScore]
+    discovered: list[Discovered]
+
+    def scope(self, provider: str = ALL, topic: str = ALL,
+              prompt_id: str = ALL) -> list[VisibilityScore]:
+        """The brands' scores in one scope, own brand first, then by share of voice."""
+        rows = [s for s in self.scores
+                if (s.provider, s.topic, s.prompt_id) == (provider, topic, prompt_id)]
+        return sorted(rows, key=lambda s: (not s.own, -(s.share_of_voice.value or 0.0),
+                                           s.brand))
+
+    @property
+    def providers(self) -> list[str]:
+        return sorted({s.provider for s in self.scores} - {ALL})
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({s.topic for s in self.scores} - {ALL})
+
+    def significant_changes(self) -> list[tuple[VisibilityScore, MetricChange]]:
+        return [(s, c) for s in self.scores for c in s.changes if c.significant
+                and s.prompt_id == ALL and s.topic == ALL]
+
+
+def _score(row: asyncpg.Record) -> VisibilityScore:
+    metrics = {name: Metric(**value) for name, value in json.loads(row["metrics"]).items()}
+    return VisibilityScore(
+        run_id=row["run_id"], project=row["project"], brand=row["brand"], own=row["own"],
+        provider=row["provider"], topic=row["topic"], prompt_id=row["prompt_id"],
+        extractor_version=row["extractor_version"], metrics_version=row["metrics_version"],
+        run_created_at=row["run_created_at"], samples=row["samples"],
+        rank_distribution=json.loads(row["rank_distribution"]),
+        previous_run_id=row["previous_run_id"],
+        changes=tuple(MetricChange(**c) for c in json.loads(row["changes"])),
+        computed_at=row["computed_at"], **metrics)
+
+
+async def project_report(pool: asyncpg.Pool, project: str,
+                         run_id: UUID | None = None) -> ProjectReport:
+    """The report of ``run_id``, or of the project's latest finished run."""
+    if run_id is None:
+        run_id = await pool.fetchval(
+            """SELECT run_id FROM runs WHERE project = $1 AND status <> 'running'
+               ORDER BY created_at DESC LIMIT 1""", project)
+        if run_id is None:
+            raise NoProjectRun(f"project {project!r} has no finished run yet "
+                               f"(domain-runner project run {project})")
+    status = await pool.fetchval("SELECT status FROM runs WHERE run_id = $1 AND project = $2",
+                                 run_id, project)
+    if status is None:
+        raise NoProjectRun(f"run {run_id} is not a run of project {project!r}")
+    rows = await pool.fetch(
+        """SELECT * FROM visibility_scores WHERE run_id = $1 AND extractor_version = $2
+           AND metrics_version = $3""", run_id, EXTRACTOR_VERSION, METRICS_VERSION)
+    scores = [_score(row) for row in rows]
+    if not scores:
+        async with pool.acquire() as connection:
+            readings = await load_readings(connection, run_id, EXTRACTOR_VERSION)
+            if readings is None:
+                raise NoProjectRun(f"run {run_id} is not finished, or not every answer is read "
+                                   f"yet (status {status})")
+            previous = await neighbour_run(connection, project, readings.run_created_at,
+                                           run_id, earlier=True,
+                                           extractor_version=EXTRACTOR_VERSION)
+            scores = score_project_run(readings, previous,
+                                       computed_at=datetime.now(UTC))
+    answers, found = await discovered(pool, run_id, EXTRACTOR_VERSION)
+    return ProjectReport(project=project, run_id=run_id, status=status, answers=answers,
+                         scores=scores, discovered=found)
