@@ -1,5 +1,5 @@
 """What the simulator is told to do: per-provider rate limits, outages, error rates, latency, the
-brands' truth (knowledge and fact-error rates), scheduled news effects and model version
+brands' truth (knowledge, fact-error and listing rates), scheduled news effects and model version
 switches; patched at run time through the admin API."""
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ class SimulatorConfig(BaseModel):
     brand_knowledge_rates: dict[str, dict[str, Rate]] = Field(default_factory=dict)
     brand_fact_error_rates: dict[str, dict[str, Rate]] = Field(default_factory=dict)
     news_effects: list[NewsEffect] = Field(default_factory=list)
+    # Category answers: provider -> brand domain (or an invented brand's name) -> listing rate,
+    # replacing the rate drawn for that brand (see category.py).
+    listing_rates: dict[str, dict[str, Rate]] = Field(default_factory=dict)
     brands_path: str | None = None
 
     def limits_for(self, provider: str) -> RateLimit:

@@ -29,12 +29,14 @@ from streams.simulator.answers import (
     truncate,
     unit_hash,
 )
+from streams.simulator.category import category_answer, mentions_domain
 from streams.simulator.config import JSON, SimulatorConfig
 from streams.simulator.params import ParamRefused, check_request
 from streams.simulator.state import SimulatorState
 from streams.simulator.wire import (
     PARSERS,
     ApiError,
+    ParsedCall,
     error_body,
     json_response,
     ok_body,
@@ -106,23 +108,37 @@ class _ProviderHandler:
             return self._error(key_fp, status, "simulated server error", headers)
 
         version = config.model_version(provider, call.model)
-        _, brand = state.engine.find_domain(call.prompt)
-        domain = brand.domain if brand else None
-        now = time.time()
-        knowledge_rate, fact_error_rate = true_rates(provider, call.model, config, domain=domain,
-                                                     now=now)
-        answer = state.engine.answer(model=version, prompt=call.prompt, sample=call.sample,
-                                     knowledge_rate=knowledge_rate,
-                                     fact_error_rate=fact_error_rate,
-                                     addendum=config.news_addendum(provider, domain, now),
-                                     restyle=config.version_overridden(provider, call.model),
-                                     salt=call.salt)
-        text, cut = truncate(answer.text, call.max_tokens)
+        category = None
+        # A prompt of no known kind that names no domain may ask about an industry's brands.
+        if state.engine.find_kind(call.prompt) is None and not mentions_domain(call.prompt):
+            category = category_answer(provider, call.prompt, call.sample, state.engine.brands,
+                                       salt=call.salt, listing_rates=config.listing_rates)
+        if category is not None:
+            full_text = category.text
+        else:
+            full_text = self._brand_answer(call, version)
+        text, cut = truncate(full_text, call.max_tokens)
         state.calls_by_identity[identity] = state.calls_by_identity.get(identity, 0) + 1
         state.record(provider, key_fp, 200)
         body = ok_body(provider, version, text, cut, prompt_tokens, estimate_tokens(text),
                         state.next_id())
         return json_response(200, body, headers)
+
+    def _brand_answer(self, call: ParsedCall, version: str) -> str:
+        """The answer about the brand the prompt names (or the generic one), from its truth."""
+        config, provider = self.state.config, self.provider
+        _, brand = self.state.engine.find_domain(call.prompt)
+        domain = brand.domain if brand else None
+        now = time.time()
+        knowledge_rate, fact_error_rate = true_rates(provider, call.model, config, domain=domain,
+                                                     now=now)
+        answer = self.state.engine.answer(model=version, prompt=call.prompt, sample=call.sample,
+                                          knowledge_rate=knowledge_rate,
+                                          fact_error_rate=fact_error_rate,
+                                          addendum=config.news_addendum(provider, domain, now),
+                                          restyle=config.version_overridden(provider, call.model),
+                                          salt=call.salt)
+        return answer.text
 
 
 def _admin_routes(state: SimulatorState) -> list[web.RouteDef]:
