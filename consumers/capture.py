@@ -10,7 +10,7 @@ from streams.kafka.dead_letters import DeadLetters
 from streams.kafka.records import Envelope
 from streams.runs.planning import PlanningError, plan_calls, resolve_request
 from streams.runs.reconciler import reconcile_forever
-from streams.runs.store import record_plan, record_responses
+from streams.runs.store import record_plan, record_responses, record_round
 from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.durable import until_stored
 from streams.runtime.resources import Resources
@@ -43,8 +43,17 @@ def register(resources: Resources) -> None:
                 calls = plan_calls(request, providers)
             except PlanningError as exc:
                 return [await dead_letters.send(envelope.record, stage="plan", error=exc)]
-            pending = await until_stored(lambda: record_plan(pool, request, calls),
-                                         what="capture plan")
+            if request.rounds:
+                more = await until_stored(lambda: record_round(pool, request, calls),
+                                          what="capture round")
+                if more is None:
+                    return [await dead_letters.send(envelope.record, stage="plan", error=(
+                        PlanningError(f"more rounds for run {request.run_id}, which has no "
+                                      f"{request.domain} planned")))]
+                pending = more
+            else:
+                pending = await until_stored(lambda: record_plan(pool, request, calls),
+                                             what="capture plan")
             return [
                 # Keyed by the normalised domain, whatever key the request came with.
                 await broker.publish(call, PROVIDER_CALLS.name, key=request.domain.encode(),

@@ -13,7 +13,14 @@ import time
 from datetime import UTC, datetime
 from uuid import UUID
 
-from contracts import RESPONSES_RAW, VISIBILITY_SCORES, RawResponse, VisibilityScore
+from contracts import (
+    DOMAINS_REQUESTED,
+    RESPONSES_RAW,
+    VISIBILITY_SCORES,
+    DomainRequested,
+    RawResponse,
+    VisibilityScore,
+)
 from streams.errors import DomainRunnerError
 from streams.kafka.dead_letters import DeadLetters
 from streams.runtime.consume import Batch, Confirmations, consume_batches
@@ -21,11 +28,12 @@ from streams.runtime.resources import Resources
 from streams.runtime.tracing import batch_spans
 from streams.validation.mentions import BrandNames
 from streams.visibility.extraction import EXTRACTOR_VERSION, extract
-from streams.visibility.metrics import score_project_run
+from streams.visibility.metrics import next_round, score_project_run
 from streams.visibility.store import (
     load_readings,
     neighbour_run,
     planned,
+    planned_per_cell,
     project_runs,
     save_extractions,
     stored_responses,
@@ -45,15 +53,17 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
     broker, settings, pool = resources.broker, resources.settings, resources.pool
     dead_letters = DeadLetters(broker, group=group)
 
-    async def score(run_id: UUID) -> list[VisibilityScore]:
+    async def score(run_id: UUID) -> tuple[list[VisibilityScore], DomainRequested | None]:
         """Score the run if ready, and the project's next ready run, whose changes are measured
-        against this one (it may have finished first)."""
+        against this one (it may have finished first); with adaptive sampling, also the request
+        for the run's next round, if a cell needs one."""
         computed_at = datetime.now(UTC)
         async with pool.acquire() as connection:
             async with connection.transaction(isolation="repeatable_read", readonly=True):
                 run = await load_readings(connection, run_id, EXTRACTOR_VERSION)
                 if run is None:
-                    return []
+                    return [], None
+                rounds = next_round(run, await planned_per_cell(connection, run_id))
                 previous = await neighbour_run(
                     connection, run.project, run.run_created_at, run.run_id, earlier=True,
                     extractor_version=EXTRACTOR_VERSION)
@@ -65,7 +75,14 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                 scores += score_project_run(later, run, computed_at=computed_at)
             async with connection.transaction():
                 await upsert_scores(connection, scores)
-        return scores
+        if not rounds:
+            return scores, None
+        project = (await project_runs(pool, [run_id]))[run_id]
+        own = project.brands[0]
+        return scores, DomainRequested(
+            run_id=run_id, domain=own.domain, name=own.name, aliases=own.aliases,
+            providers=tuple(sorted({cell.provider for cell in rounds})), project=project,
+            rounds=rounds)
 
     @consume_batches(resources, group=group, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
     async def visibility(batch: Batch) -> Confirmations:
@@ -96,8 +113,15 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
             await save_extractions(pool, read, extractor_version=EXTRACTOR_VERSION)
         confirmations: Confirmations = []
         for run_id in sorted({answer.run_id for answer in answers.values()}):
-            for found in await score(run_id):
+            found, more = await score(run_id)
+            for brand_score in found:
                 confirmations.append(await broker.publish(
-                    found, VISIBILITY_SCORES.name, key=found.project.encode(),
-                    correlation_id=f"{found.run_id}:{found.brand}", no_confirm=True))
+                    brand_score, VISIBILITY_SCORES.name, key=brand_score.project.encode(),
+                    correlation_id=f"{brand_score.run_id}:{brand_score.brand}",
+                    no_confirm=True))
+            if more is not None:
+                # Planned by capture like any request; a duplicate plans nothing new.
+                confirmations.append(await broker.publish(
+                    more, DOMAINS_REQUESTED.name, key=more.domain.encode(),
+                    correlation_id=f"{run_id}:rounds", no_confirm=True))
         return confirmations

@@ -8,7 +8,13 @@ from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
 from contracts.errors import DomainRunnerError
 from contracts.news import NEWS_KINDS, NewsEvent, NewsKind, news_event_id
-from contracts.projects import ProjectBrand, ProjectPrompt, ProjectRequest
+from contracts.projects import (
+    CellSamples,
+    Precision,
+    ProjectBrand,
+    ProjectPrompt,
+    ProjectRequest,
+)
 from contracts.responses import RawResponse
 from contracts.scores import ALL_PROVIDERS, BrandScore, Metric, MetricChange
 from contracts.topics import (
@@ -43,6 +49,7 @@ __all__ = [
     "TOPICS",
     "VISIBILITY_SCORES",
     "BrandScore",
+    "CellSamples",
     "CorrelationFound",
     "DomainRequested",
     "DomainRunnerError",
@@ -53,6 +60,7 @@ __all__ = [
     "MetricChange",
     "NewsEvent",
     "NewsKind",
+    "Precision",
     "ProjectBrand",
     "ProjectPrompt",
     "ProjectRequest",

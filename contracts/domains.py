@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from contracts.base import Message
 from contracts.domain_name import InvalidDomain, normalize_domain
-from contracts.projects import ProjectRequest
+from contracts.projects import CellSamples, ProjectRequest
 
 # Generous for a brand's display name or alias, small enough that a bad record cannot bloat
 # every prompt and row it is copied into.
@@ -49,6 +49,10 @@ class DomainRequested(Message):
         description="A project run: its tracked prompts are asked instead of the prompt set, "
                     "and every answer is read for all its tracked brands. ``domain`` is the "
                     "project's own brand.")
+    rounds: tuple[CellSamples, ...] = Field(
+        default=(), max_length=10_000,
+        description="Adaptive sampling: more samples for these cells of the project run "
+                    "``run_id``, which is already planned.")
 
     @field_validator("domain")
     @classmethod
@@ -72,4 +76,6 @@ class DomainRequested(Message):
         if self.project is not None and self.project.brands[0].domain != self.domain:
             raise ValueError(f"a project run's domain is its own brand's "
                              f"({self.project.brands[0].domain}), not {self.domain}")
+        if self.rounds and (self.project is None or self.run_id is None):
+            raise ValueError("more rounds are for a project run: give its run_id and project")
         return self

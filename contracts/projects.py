@@ -42,6 +42,28 @@ class ProjectPrompt(BaseModel):
     topic: str = Field(default="general", min_length=1, max_length=64)
 
 
+class Precision(BaseModel):
+    """Adaptive sampling: a cell (prompt × provider) is sampled in rounds of ``round_samples``
+    until every tracked brand's visibility interval is at most ± ``visibility_half_width``, or
+    the cell has ``max_samples``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    visibility_half_width: float = Field(gt=0, le=0.5)
+    max_samples: int = Field(ge=2, le=1_000)
+    round_samples: int = Field(default=5, ge=1, le=100)
+
+
+class CellSamples(BaseModel):
+    """One more round for a cell of a project run: its samples ``0 … samples − 1`` in all."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    provider: str = Field(min_length=1, max_length=64)
+    prompt_id: str = Field(min_length=1, max_length=64)
+    samples: int = Field(ge=1, le=1_000)
+
+
 class ProjectRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -50,6 +72,8 @@ class ProjectRequest(BaseModel):
         min_length=1, max_length=MAX_BRANDS,
         description="The tracked brands: the project's own first, then its competitors.")
     prompts: tuple[ProjectPrompt, ...] = Field(min_length=1, max_length=MAX_PROMPTS)
+    precision: Precision | None = Field(
+        default=None, description="Adaptive sampling; None: a fixed k samples per cell.")
 
     @field_validator("brands")
     @classmethod

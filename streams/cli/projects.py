@@ -65,6 +65,13 @@ def render_project_report(report: ProjectReport, out: Console, *, discovered: in
         names = ", ".join(f"{d.name} ({d.answers})" for d in report.discovered[:discovered])
         out.print(f"untracked brands the answers ranked (answers naming them): {names}",
                   soft_wrap=True, highlight=False)
+    if report.precision is not None:
+        out.print(f"adaptive sampling to ± {report.precision.visibility_half_width:.0%} "
+                  f"(at most {report.precision.max_samples} per cell): " + "; ".join(
+                      f"{s.provider} {s.samples_per_cell:.1f} samples/cell, widest ± "
+                      f"{s.widest_half_width:.1%}, ${s.cost_per_cell_usd:.4f}/cell, "
+                      f"${s.usd_per_unit_precision:.6f} per unit of precision (1/h²)"
+                      for s in report.sampling), soft_wrap=True, highlight=False)
     for score, change in report.significant_changes():
         where = "all providers" if score.provider == ALL else score.provider
         out.print(f"significant change: {score.brand} {change.metric} ({where}) "
@@ -80,6 +87,13 @@ def report_as_dict(report: ProjectReport) -> dict[str, Any]:
         "answers": report.answers,
         "scores": [s.model_dump(mode="json") for s in report.scores],
         "discovered": [{"name": d.name, "answers": d.answers} for d in report.discovered],
+        "precision": report.precision.model_dump() if report.precision else None,
+        "sampling": [{"provider": s.provider, "cells": s.cells,
+                      "samples_per_cell": s.samples_per_cell, "cost_usd": s.cost_usd,
+                      "cost_per_cell_usd": s.cost_per_cell_usd,
+                      "widest_half_width": s.widest_half_width,
+                      "usd_per_unit_precision": s.usd_per_unit_precision}
+                     for s in report.sampling],
     }
 
 

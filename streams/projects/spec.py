@@ -146,6 +146,17 @@ class TrackedPrompt(BaseModel):
         return self.text
 
 
+class PrecisionTarget(BaseModel):
+    """Adaptive sampling: sample each cell in rounds of ``samples`` until every tracked brand's
+    visibility is known to ± ``visibility`` (half the 95 % interval, as a share: 0.10 is ± 10
+    points), or the cell has ``max_samples``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    visibility: float = Field(gt=0, le=0.5, strict=False, allow_inf_nan=False)
+    max_samples: int = Field(ge=2, le=1_000, strict=True)
+
+
 class ProjectSpec(BaseModel):
     """A brand-visibility project: who is tracked, what is asked, of whom, how often."""
 
@@ -160,6 +171,8 @@ class ProjectSpec(BaseModel):
     samples: int = Field(default=3, ge=1, le=100, strict=True,
                          description="Answers per (prompt, provider).")
     cost_cap_usd: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
+    precision: PrecisionTarget | None = Field(
+        default=None, description="Adaptive sampling; ``samples`` is then each round's size.")
 
     @field_validator("name")
     @classmethod
@@ -206,6 +219,9 @@ def _cross_field_problems(spec: ProjectSpec) -> list[tuple[Loc, str]]:
                                                 f"({first_seen[brand.domain]})"))
         else:
             first_seen[brand.domain] = _path(loc)
+    if spec.precision is not None and spec.precision.max_samples < spec.samples:
+        problems.append((("precision", "max_samples"), f"{spec.precision.max_samples} is fewer "
+                         f"than one round of samples ({spec.samples})"))
     ids: dict[str, int] = {}
     for i, prompt in enumerate(spec.prompts):
         if prompt.id in ids:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from contracts import ProjectBrand, ProjectPrompt, ProjectRequest
+from contracts import Precision, ProjectBrand, ProjectPrompt, ProjectRequest
 from streams.errors import DomainRunnerError
 from streams.projects.spec import ProjectSpec
 
@@ -108,4 +108,7 @@ def project_request(project: StoredProject) -> ProjectRequest:
                      for b in spec.brands),
         prompts=tuple(ProjectPrompt(id=p.id, version=project.versions[p.id], text=p.rendered(),
                                     topic=p.topic) for p in spec.prompts),
+        precision=Precision(visibility_half_width=spec.precision.visibility,
+                            max_samples=spec.precision.max_samples, round_samples=spec.samples)
+        if spec.precision else None,
     )

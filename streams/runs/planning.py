@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 
 from aiokafka.structs import ConsumerRecord
 
-from contracts import DomainRequested, ProjectRequest, ProviderCallRequested, call_id_for
+from contracts import (
+    CellSamples,
+    DomainRequested,
+    ProjectRequest,
+    ProviderCallRequested,
+    call_id_for,
+)
 from streams.errors import DomainRunnerError
 from streams.providers.types import ProviderConfig
 from streams.runs.prompts import PROMPT_SETS
@@ -37,6 +43,7 @@ class PlannedDomain:
     cost_cap_usd: float | None
     requested_at: datetime
     project: ProjectRequest | None = None
+    rounds: tuple[CellSamples, ...] = ()
 
     @property
     def prompt_label(self) -> str:
@@ -56,6 +63,7 @@ def resolve_request(request: DomainRequested, record: ConsumerRecord[bytes, byte
         run_size=request.run_size if request.run_id else 1, cost_cap_usd=request.cost_cap_usd,
         requested_at=request.requested_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
         project=request.project,
+        rounds=request.rounds,
     )
 
 
@@ -84,11 +92,19 @@ def plan_calls(
     unknown = [name for name in request.providers if name not in providers]
     if unknown:
         raise PlanningError(f"providers not configured here: {', '.join(unknown)}")
+    # A round asks each of its cells for its samples 0 … n − 1 (ids are deterministic: the
+    # samples asked before are the same calls, and stored once).
+    cells = {(c.provider, c.prompt_id): c.samples for c in request.rounds} or {
+        (provider, prompt.id): request.samples
+        for provider in request.providers for prompt in prompts}
+    known = {prompt.id for prompt in prompts}
+    if strays := sorted(f"{p}/{q}" for p, q in cells if p not in providers or q not in known):
+        raise PlanningError(f"rounds for cells this run does not have: {', '.join(strays)}")
     calls = []
-    for provider_name in request.providers:
+    for provider_name in dict.fromkeys(p for p, _ in cells):
         model = providers[provider_name].model
         for prompt in prompts:
-            for sample in range(request.samples):
+            for sample in range(cells.get((provider_name, prompt.id), 0)):
                 calls.append(
                     ProviderCallRequested(
                         call_id=call_id_for(

@@ -155,6 +155,41 @@ async def record_plan(
     return [call for call in calls if call.call_id in pending]
 
 
+async def record_round(
+    pool: asyncpg.Pool, request: PlannedDomain, calls: Sequence[ProviderCallRequested]
+) -> list[ProviderCallRequested] | None:
+    """Record a round of more samples for cells of a planned project run: the calls not planned
+    before, counted into the run, which is running again until they are final. Returns the
+    calls still waiting for an answer, or None when the run was never planned here."""
+    async with pool.acquire() as connection, connection.transaction():
+        planned = await connection.fetchval(
+            "SELECT true FROM run_domains WHERE run_id = $1 AND domain = $2 FOR UPDATE",
+            request.run_id, request.domain)
+        if not planned:
+            return None
+        added = await connection.fetch(
+            """INSERT INTO calls (call_id, run_id, domain, provider, model, prompt_id,
+                                  prompt_version, sample, request)
+               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                    $6::text[], $7::int[], $8::int[], $9::jsonb[])
+               ON CONFLICT (call_id) DO NOTHING RETURNING call_id""",
+            *map(list, zip(*[(c.call_id, c.run_id, c.domain, c.provider, c.model, c.prompt_id,
+                              c.prompt_version, c.sample, c.model_dump_json()) for c in calls],
+                           strict=True)) if calls else ([],) * 9,
+        )
+        if added:
+            await connection.execute(
+                """UPDATE runs SET expected_calls = expected_calls + $2, status = 'running',
+                                   stop_reason = NULL, finished_at = NULL
+                   WHERE run_id = $1""", request.run_id, len(added))
+        pending = {
+            row["call_id"] for row in await connection.fetch(
+                "SELECT call_id FROM calls WHERE call_id = ANY($1::uuid[]) AND status = 'pending'",
+                [c.call_id for c in calls])
+        }
+    return [call for call in calls if call.call_id in pending]
+
+
 async def end_runs_missing_domains(pool: asyncpg.Pool, *, grace_s: float) -> int:
     """End runs whose missing domains did not arrive within ``grace_s``: degraded (or failed),
     with the count in ``stop_reason``. Returns how many ended."""

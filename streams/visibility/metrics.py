@@ -28,7 +28,7 @@ from uuid import UUID
 
 from scipy import stats
 
-from contracts import ALL, Metric, MetricChange, VisibilityScore
+from contracts import ALL, CellSamples, Metric, MetricChange, Precision, VisibilityScore
 from streams.scoring.stats import ALPHA, Z95, mean_t, two_proportion_z, welch_t, wilson
 
 METRICS_VERSION = "1"
@@ -63,6 +63,7 @@ class ProjectRunReadings:
     brands: tuple[str, ...]
     extractor_version: str
     answers: tuple[AnswerReading, ...]
+    precision: Precision | None = None
 
 
 Scope = tuple[str, str, str]  # provider, topic, prompt_id
@@ -179,3 +180,37 @@ def score_project_run(run: ProjectRunReadings, previous: ProjectRunReadings | No
                 changes=tuple(changes), computed_at=computed_at, **metrics,
             ))
     return scores
+
+
+def half_width(metric: Metric) -> float:
+    """Half the 95 % interval; 0.5 (nothing known) without one."""
+    if metric.low is None or metric.high is None:
+        return 0.5
+    return (metric.high - metric.low) / 2
+
+
+def next_round(run: ProjectRunReadings,
+               planned: Mapping[tuple[str, str], int]) -> tuple[CellSamples, ...]:
+    """Adaptive sampling: the cells (provider, prompt) whose widest visibility interval among
+    the tracked brands is still wider than the target, each with one more round of samples (up
+    to the maximum). ``planned``: the calls planned so far per cell, answered or not, so a cell
+    whose calls keep failing still stops at the maximum."""
+    precision = run.precision
+    if precision is None:
+        return ()
+    cells: dict[tuple[str, str], list[AnswerReading]] = {cell: [] for cell in planned}
+    for answer in run.answers:
+        if (answer.provider, answer.prompt_id) in cells:
+            cells[answer.provider, answer.prompt_id].append(answer)
+    rounds = []
+    for (provider, prompt_id), answers in sorted(cells.items()):
+        asked = planned[provider, prompt_id]
+        if asked >= precision.max_samples:
+            continue
+        widest = max(half_width(wilson(sum(a.brands[b].mentioned for a in answers),
+                                       len(answers))) for b in run.brands)
+        if widest > precision.visibility_half_width:
+            rounds.append(CellSamples(
+                provider=provider, prompt_id=prompt_id,
+                samples=min(precision.max_samples, asked + precision.round_samples)))
+    return tuple(rounds)

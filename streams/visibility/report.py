@@ -11,15 +11,48 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts import ALL, Metric, MetricChange, VisibilityScore
+from contracts import ALL, Metric, MetricChange, Precision, VisibilityScore
 from streams.errors import DomainRunnerError
 from streams.visibility.extraction import EXTRACTOR_VERSION
-from streams.visibility.metrics import METRICS_VERSION, score_project_run
-from streams.visibility.store import Discovered, discovered, load_readings, neighbour_run
+from streams.visibility.metrics import (
+    METRICS_VERSION,
+    half_width,
+    next_round,
+    score_project_run,
+)
+from streams.visibility.store import (
+    Discovered,
+    discovered,
+    load_readings,
+    neighbour_run,
+    planned_per_cell,
+)
 
 
 class NoProjectRun(DomainRunnerError, LookupError):
     """The project has no finished run to report."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """What a provider's cells cost and how precise they came out (adaptive sampling's report).
+    Precision is 1/h², h the widest visibility half-interval of a cell (as a share): it grows
+    in proportion to the samples, so cost per unit of precision compares providers' prices of
+    the same certainty."""
+
+    provider: str
+    cells: int
+    samples_per_cell: float
+    cost_usd: float
+    widest_half_width: float
+
+    @property
+    def cost_per_cell_usd(self) -> float:
+        return self.cost_usd / self.cells if self.cells else 0.0
+
+    @property
+    def usd_per_unit_precision(self) -> float:
+        return self.cost_per_cell_usd * self.widest_half_width ** 2
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,8 @@ class ProjectReport:
     answers: int
     scores: list[VisibilityScore]
     discovered: list[Discovered]
+    sampling: list[Sampling]
+    precision: Precision | None
 
     def scope(self, provider: str = ALL, topic: str = ALL,
               prompt_id: str = ALL) -> list[VisibilityScore]:
@@ -79,16 +114,20 @@ async def project_report(pool: asyncpg.Pool, project: str,
                                  run_id, project)
     if status is None:
         raise NoProjectRun(f"run {run_id} is not a run of project {project!r}")
+    async with pool.acquire() as connection:
+        readings = await load_readings(connection, run_id, EXTRACTOR_VERSION)
+        if readings is None:
+            raise NoProjectRun(f"run {run_id} is not finished, or not every answer is read "
+                               f"yet (status {status})")
+        if rounds := next_round(readings, await planned_per_cell(connection, run_id)):
+            raise NoProjectRun(f"run {run_id} is still sampling: {len(rounds)} cells need "
+                               f"another round for the precision asked")
     rows = await pool.fetch(
         """SELECT * FROM visibility_scores WHERE run_id = $1 AND extractor_version = $2
            AND metrics_version = $3""", run_id, EXTRACTOR_VERSION, METRICS_VERSION)
     scores = [_score(row) for row in rows]
     if not scores:
         async with pool.acquire() as connection:
-            readings = await load_readings(connection, run_id, EXTRACTOR_VERSION)
-            if readings is None:
-                raise NoProjectRun(f"run {run_id} is not finished, or not every answer is read "
-                                   f"yet (status {status})")
             previous = await neighbour_run(connection, project, readings.run_created_at,
                                            run_id, earlier=True,
                                            extractor_version=EXTRACTOR_VERSION)
@@ -96,4 +135,23 @@ async def project_report(pool: asyncpg.Pool, project: str,
                                        computed_at=datetime.now(UTC))
     answers, found = await discovered(pool, run_id, EXTRACTOR_VERSION)
     return ProjectReport(project=project, run_id=run_id, status=status, answers=answers,
-                         scores=scores, discovered=found)
+                         scores=scores, discovered=found,
+                         sampling=await _sampling(pool, run_id, scores),
+                         precision=readings.precision)
+
+
+async def _sampling(pool: asyncpg.Pool, run_id: UUID,
+                    scores: list[VisibilityScore]) -> list[Sampling]:
+    rows = await pool.fetch(
+        """SELECT c.provider, count(DISTINCT c.prompt_id) AS cells, count(*) AS calls,
+                  coalesce(sum(r.cost_usd), 0)::float8 AS cost
+           FROM calls c LEFT JOIN responses r ON r.call_id = c.call_id
+           WHERE c.run_id = $1 GROUP BY c.provider ORDER BY c.provider""", run_id)
+    widest: dict[str, float] = {}
+    for score in scores:
+        if score.provider != ALL and score.prompt_id != ALL:
+            widest[score.provider] = max(widest.get(score.provider, 0.0),
+                                         half_width(score.visibility))
+    return [Sampling(provider=row["provider"], cells=row["cells"],
+                     samples_per_cell=row["calls"] / row["cells"], cost_usd=row["cost"],
+                     widest_half_width=widest.get(row["provider"], 0.5)) for row in rows]

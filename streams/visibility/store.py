@@ -121,7 +121,7 @@ async def load_readings(db: Db, run_id: UUID,
                                                   reading["sentiment"])
     return ProjectRunReadings(
         run_id=run_id, project=request.name, run_created_at=row["created_at"], own=brands[0],
-        brands=brands, extractor_version=extractor_version,
+        brands=brands, extractor_version=extractor_version, precision=request.precision,
         answers=tuple(
             AnswerReading(call_id=call_id, provider=first["provider"],
                           prompt_id=first["prompt_id"], prompt_version=first["prompt_version"],
@@ -131,6 +131,16 @@ async def load_readings(db: Db, run_id: UUID,
             # rather than counting it as silence.
             if by_brand.keys() >= set(brands)),
     )
+
+
+async def planned_per_cell(db: Db, run_id: UUID) -> dict[tuple[str, str], int]:
+    """Calls planned per (provider, prompt) of the run; empty when its cost cap stopped it (no
+    more rounds are asked then)."""
+    if await db.fetchval("SELECT skipped_calls > 0 FROM runs WHERE run_id = $1", run_id):
+        return {}
+    rows = await db.fetch("""SELECT provider, prompt_id, count(*) AS calls FROM calls
+                             WHERE run_id = $1 GROUP BY provider, prompt_id""", run_id)
+    return {(row["provider"], row["prompt_id"]): row["calls"] for row in rows}
 
 
 _NEIGHBOURS = """

@@ -3,15 +3,17 @@ change tests, on synthetic readings drawn from a known truth."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from datetime import UTC, datetime
 
-from contracts import ALL
+from contracts import ALL, CellSamples, Precision
 from streams.visibility.metrics import (
     AnswerReading,
     BrandReading,
     ProjectRunReadings,
+    next_round,
     score_project_run,
     share_of_voice,
 )
@@ -99,3 +101,24 @@ def test_a_new_prompt_version_is_not_compared_cell_by_cell() -> None:
     rolled = [s for s in scores if s.prompt_id == ALL]
     assert cell and all(not s.changes and s.previous_run_id is None for s in cell)
     assert all(s.previous_run_id == first.run_id for s in rolled)
+
+
+def test_adaptive_sampling_asks_another_round_only_where_the_interval_is_too_wide() -> None:
+    rng = random.Random(11)
+    wide = [draw(rng, dict.fromkeys(BRANDS, 0.5), provider="openai") for _ in range(5)]
+    # Every brand always or never named: 40 answers pin each interval to ± 5 points or less.
+    narrow = [draw(rng, {"own.com": 1.0, "rival.com": 0.0, "third.com": 1.0},
+                   provider="mistral") for _ in range(40)]
+    run = run_of(wide + narrow)
+    run = dataclasses.replace(run, precision=Precision(visibility_half_width=0.1,
+                                                       max_samples=40, round_samples=5))
+    planned = {("openai", "best"): 5, ("mistral", "best"): 40}
+    assert next_round(run, planned) == (CellSamples(provider="openai", prompt_id="best",
+                                                    samples=10),)
+    # At the maximum, or stopped by the cost cap (nothing planned to extend): no more rounds.
+    assert next_round(run, {("openai", "best"): 40, ("mistral", "best"): 40}) == ()
+    assert next_round(run, {}) == ()
+    # A cell whose calls all failed still gets rounds, up to the maximum.
+    assert next_round(run, {**planned, ("google", "best"): 38}) == (
+        CellSamples(provider="google", prompt_id="best", samples=40),
+        CellSamples(provider="openai", prompt_id="best", samples=10))
