@@ -40,7 +40,8 @@ async def test_cells_are_sampled_in_rounds_until_precise_enough(migrated: Settin
                                                                 simulator: Any) -> None:
     settings = Settings(providers=PROVIDERS, web_presence_checks=False, default_rpm=100_000,
                         default_tpm=100_000_000)
-    pool = await asyncpg.create_pool(settings.postgres.dsn.get_secret_value(), max_size=2)
+    pool = await asyncpg.create_pool(settings.postgres.dsn.get_secret_value(), min_size=1,
+                                     max_size=2)
     assert pool is not None
     run_id = uuid.uuid5(uuid.NAMESPACE_URL, "https://domain-runner.test/adaptive")
     try:
