@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -31,26 +32,31 @@ def percent(metric: Metric) -> str:
 
 
 def mean(metric: Metric, digits: int = 1, signed: bool = False) -> str:
+    """``3.4 ±1.0``: a mean and its half-interval (Student t intervals are symmetric; a bound
+    clipped to the scale shows the wider side)."""
     if metric.value is None:
         return "-"
     sign = "+" if signed else ""
     if metric.low is None or metric.high is None:
         return f"{metric.value:{sign}.{digits}f}"
-    return (f"{metric.value:{sign}.{digits}f} "
-            f"({metric.low:{sign}.{digits}f}–{metric.high:{sign}.{digits}f})")
+    half = max(metric.value - metric.low, metric.high - metric.value)
+    return f"{metric.value:{sign}.{digits}f} ±{half:.{digits}f}"
 
 
 def render_project_report(report: ProjectReport, out: Console, *, discovered: int = 5) -> None:
     """The brands of the whole run (every provider and prompt pooled), own brand first."""
-    table = Table(title=f"project {report.project}: run {report.run_id} ({report.status}, "
-                        f"{report.answers} answers)", title_justify="left")
+    out.print(f"[bold]project {report.project}[/]: run {report.run_id} ({report.status}, "
+              f"{report.answers} answers)", highlight=False, soft_wrap=True)
+    # Simple box: the table fits 80 columns, as a terminal or a log shows it.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("brand", no_wrap=True)
     table.add_column("visibility", justify="right", no_wrap=True)
     table.add_column("share of voice", justify="right", no_wrap=True)
     table.add_column("avg position", justify="right", no_wrap=True)
     table.add_column("sentiment", justify="right", no_wrap=True)
     for score in report.scope():
-        table.add_row(f"{score.brand}{' *' if score.own else ''}", percent(score.visibility),
+        name = report.names.get(score.brand, score.brand)
+        table.add_row(f"{name}{' *' if score.own else ''}", percent(score.visibility),
                       percent(score.share_of_voice), mean(score.position),
                       mean(score.sentiment, 2, signed=True))
     out.print(table)
@@ -59,7 +65,8 @@ def render_project_report(report: ProjectReport, out: Console, *, discovered: in
         by_provider = ", ".join(
             f"{provider} {percent(s.visibility)}" for provider in report.providers
             for s in report.scope(provider=provider) if s.own)
-        out.print(f"{own.brand} (*) visibility by provider: {by_provider}", soft_wrap=True,
+        out.print(f"{report.names.get(own.brand, own.brand)} visibility by provider: "
+                  f"{by_provider}", soft_wrap=True,
                   highlight=False)
     if report.discovered:
         names = ", ".join(f"{d.name} ({d.answers})" for d in report.discovered[:discovered])
@@ -74,11 +81,12 @@ def render_project_report(report: ProjectReport, out: Console, *, discovered: in
                       for s in report.sampling), soft_wrap=True, highlight=False)
     for score, change in report.significant_changes():
         where = "all providers" if score.provider == ALL else score.provider
-        out.print(f"significant change: {score.brand} {change.metric} ({where}) "
+        out.print(f"significant change: {report.names.get(score.brand, score.brand)} "
+                  f"{change.metric} ({where}) "
                   f"{change.previous:.2f} → {change.current:.2f}, p = {change.p_value:.3g}",
                   soft_wrap=True, highlight=False)
-    out.print("95 % intervals in brackets; * the project's own brand. Definitions: README, "
-              "\"Share of voice\".", highlight=False)
+    out.print("95 % intervals in brackets; * the project's own brand; definitions in the "
+              "README (Projects and share of voice).", highlight=False, soft_wrap=True)
 
 
 def report_as_dict(report: ProjectReport) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from streams.visibility.store import (
     load_readings,
     neighbour_run,
     planned_per_cell,
+    project_runs,
 )
 
 
@@ -65,6 +66,7 @@ class ProjectReport:
     discovered: list[Discovered]
     sampling: list[Sampling]
     precision: Precision | None
+    names: dict[str, str]  # tracked domain -> the brand's name
 
     def scope(self, provider: str = ALL, topic: str = ALL,
               prompt_id: str = ALL) -> list[VisibilityScore]:
@@ -137,7 +139,9 @@ async def project_report(pool: asyncpg.Pool, project: str,
     return ProjectReport(project=project, run_id=run_id, status=status, answers=answers,
                          scores=scores, discovered=found,
                          sampling=await _sampling(pool, run_id, scores),
-                         precision=readings.precision)
+                         precision=readings.precision,
+                         names={b.domain: b.name for b in
+                                (await project_runs(pool, [run_id]))[run_id].brands})
 
 
 async def _sampling(pool: asyncpg.Pool, run_id: UUID,
