@@ -130,6 +130,15 @@ class Correlation(BaseModel):
     window_s: float = 7 * 24 * 3600.0
 
 
+class Api(BaseModel):
+    """The HTTP API: each key's request rate (shared by every replica through Redis) and the
+    largest request body accepted."""
+
+    per_minute: int = 600
+    burst: int = 60
+    max_body_bytes: int = 1_000_000
+
+
 class Settings(BaseSettings):
     """Everything a process needs to reach the stack and decide how to behave, grouped by
     concern. A group's variables keep flat names: ``DR_KAFKA_BOOTSTRAP`` is ``kafka.bootstrap``
@@ -154,6 +163,7 @@ class Settings(BaseSettings):
     reconcile: Reconcile = Field(default_factory=Reconcile)
     embedding: Embedding = Field(default_factory=Embedding)
     correlation: Correlation = Field(default_factory=Correlation)
+    api: Api = Field(default_factory=Api)
 
     providers: list[str] = Field(default_factory=lambda: list(PROVIDERS))
     default_rpm: int = 600

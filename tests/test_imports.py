@@ -1,8 +1,9 @@
 """The layout's rules, checked by parsing every import (``ast``), so they stay true:
 
 - imports run one way, down these layers (a package may import its own layer or lower):
-  contracts → errors → providers → config → infrastructure → domain → consumers, producers → CLI;
-- only the CLI imports ``producers``; only the CLI and the group registry
+  contracts → errors → providers → config → infrastructure → domain → consumers, producers → CLI
+  and API;
+- only the CLI and the API import ``producers``; only the CLI and the group registry
   (``consumers/__init__.py``) import a consumer group, and no group imports another;
 - ``streams.providers`` does not import ``streams.config``;
 - no import cycle between modules, nor between packages."""
@@ -25,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
      "streams.scoring", "streams.correlation", "streams.ops", "streams.simulator",
      "streams.projects", "streams.visibility"),
     ("consumers", "producers"),
-    ("streams.cli",),
+    ("streams.cli", "streams.api"),
 ]
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}
 
@@ -108,7 +109,9 @@ def _wrong_group_imports(graph: dict[str, set[str]]) -> list[str]:
     wrong = []
     for module, targets in graph.items():
         for target in targets:
-            outside = _package(module) != _package(target) and _package(module) != "streams.cli"
+            # The CLI and the API publish through the producers.
+            outside = _package(module) != _package(target) and _package(module) not in (
+                "streams.cli", "streams.api")
             if _package(target) == "producers" and outside:
                 wrong.append(f"{module} imports {target}")
             # Inside consumers/, only the registry (the package itself) imports a group.

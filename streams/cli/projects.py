@@ -8,7 +8,6 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -17,7 +16,7 @@ from rich.table import Table
 
 from contracts import ALL, Metric
 from streams.config import get_settings
-from streams.visibility.report import ProjectReport
+from streams.visibility.report import ProjectReport, report_as_json
 
 console = Console(stderr=True)
 
@@ -87,22 +86,6 @@ def render_project_report(report: ProjectReport, out: Console, *, discovered: in
                   soft_wrap=True, highlight=False)
     out.print("95 % intervals in brackets; * the project's own brand; definitions in the "
               "README (Projects and share of voice).", highlight=False, soft_wrap=True)
-
-
-def report_as_dict(report: ProjectReport) -> dict[str, Any]:
-    return {
-        "project": report.project, "run_id": str(report.run_id), "status": report.status,
-        "answers": report.answers,
-        "scores": [s.model_dump(mode="json") for s in report.scores],
-        "discovered": [{"name": d.name, "answers": d.answers} for d in report.discovered],
-        "precision": report.precision.model_dump() if report.precision else None,
-        "sampling": [{"provider": s.provider, "cells": s.cells,
-                      "samples_per_cell": s.samples_per_cell, "cost_usd": s.cost_usd,
-                      "cost_per_cell_usd": s.cost_per_cell_usd,
-                      "widest_half_width": s.widest_half_width,
-                      "usd_per_unit_precision": s.usd_per_unit_precision}
-                     for s in report.sampling],
-    }
 
 
 def _apply(args: argparse.Namespace) -> int:
@@ -251,7 +234,7 @@ def _report(args: argparse.Namespace) -> int:
         finally:
             await pool.close()
         if args.json:
-            print(json.dumps(report_as_dict(report)))
+            print(json.dumps(report_as_json(report)))
         else:
             render_project_report(report, Console(), discovered=args.discovered)
 

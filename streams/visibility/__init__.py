@@ -20,7 +20,7 @@ from streams.visibility.metrics import (
     score_project_run,
     share_of_voice,
 )
-from streams.visibility.report import NoProjectRun, ProjectReport, project_report
+from streams.visibility.report import NoProjectRun, ProjectReport, project_report, report_as_json
 from streams.visibility.store import Discovered, load_readings, neighbour_run, upsert_scores
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "load_readings",
     "neighbour_run",
     "project_report",
+    "report_as_json",
     "score_project_run",
     "share_of_voice",
     "upsert_scores",

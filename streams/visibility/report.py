@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -159,3 +160,20 @@ async def _sampling(pool: asyncpg.Pool, run_id: UUID,
     return [Sampling(provider=row["provider"], cells=row["cells"],
                      samples_per_cell=row["calls"] / row["cells"], cost_usd=row["cost"],
                      widest_half_width=widest.get(row["provider"], 0.5)) for row in rows]
+
+
+def report_as_json(report: ProjectReport) -> dict[str, Any]:
+    """The report as JSON values (``project report --json``, the API)."""
+    return {
+        "project": report.project, "run_id": str(report.run_id), "status": report.status,
+        "answers": report.answers,
+        "scores": [s.model_dump(mode="json") for s in report.scores],
+        "discovered": [{"name": d.name, "answers": d.answers} for d in report.discovered],
+        "precision": report.precision.model_dump() if report.precision else None,
+        "sampling": [{"provider": s.provider, "cells": s.cells,
+                      "samples_per_cell": s.samples_per_cell, "cost_usd": s.cost_usd,
+                      "cost_per_cell_usd": s.cost_per_cell_usd,
+                      "widest_half_width": s.widest_half_width,
+                      "usd_per_unit_precision": s.usd_per_unit_precision}
+                     for s in report.sampling],
+    }
