@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from consumers import GROUPS
 from producers.projects import publish_project_run
 from streams.cli.projects import render_project_report
-from streams.cli.report_view import render_report
+from streams.cli.report_view import BrandScoreLine, render_report
 from streams.config import PROJECT_ROOT, get_settings
 from streams.devstack import stack
 from streams.kafka.broker import create_broker, create_topics
@@ -30,6 +30,7 @@ from streams.projects.store import apply_project, load_project, project_request
 from streams.runs.report import RunReport, run_report
 from streams.runtime.migrate import migrate
 from streams.runtime.postgres import create_pool
+from streams.scoring.store import run_scores, scored_count
 from streams.validation.facts import load_facts_file
 from streams.visibility.report import NoProjectRun, ProjectReport, project_report
 
@@ -87,6 +88,21 @@ async def _follow(run_id: uuid.UUID, timeout_s: float, console: Console) -> RunR
                     raise TimeoutError(f"run {run_id} not finished after {timeout_s:.0f} s")
                 await asyncio.sleep(0.5)
         return await run_report(pool, run_id)
+    finally:
+        await pool.close()
+
+
+async def _brand_scores(report: RunReport, *, timeout_s: float) -> list[BrandScoreLine]:
+    """The run's brand scores, once scoring has caught up with it (or what it has by then)."""
+    pool = await create_pool(get_settings(), max_size=2)
+    wanted = report.planned_domains * (len(report.providers) + 1)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if await scored_count(pool, report.run_id) >= wanted:
+                break
+            await asyncio.sleep(0.5)
+        return await run_scores(pool, report.run_id)
     finally:
         await pool.close()
 
@@ -170,7 +186,7 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
         console.print(f"published {len(projects)} project runs: "
                       f"{', '.join(name for name, _ in projects)}")
         report = asyncio.run(_follow(run_id, timeout_s, console))
-        render_report(report, console)
+        render_report(report, console, asyncio.run(_brand_scores(report, timeout_s=120.0)))
         project_reports = asyncio.run(_project_reports(projects, timeout_s))
         for project in project_reports:
             render_project_report(project, console)

@@ -94,17 +94,19 @@ def _report(args: argparse.Namespace) -> int:
     from streams.cli.report_view import render_report, report_as_dict
     from streams.runs.report import run_report
     from streams.runtime.postgres import create_pool
+    from streams.scoring.store import run_scores
 
     async def main() -> None:
         pool = await create_pool(get_settings(), max_size=2)
         try:
             report = await run_report(pool, uuid.UUID(args.run_id))
+            brands = await run_scores(pool, report.run_id)
         finally:
             await pool.close()
         if args.json:
-            print(json.dumps(report_as_dict(report), default=str))
+            print(json.dumps(report_as_dict(report, brands), default=str))
         else:
-            render_report(report, Console())
+            render_report(report, Console(), brands)
 
     asyncio.run(main())
     return 0

@@ -5,32 +5,89 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from contracts import Metric
 from streams.runs.report import RunReport
+
+# (domain, samples, metrics) across providers, as ``run_scores`` returns them.
+BrandScoreLine = tuple[str, int, dict[str, Metric]]
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def render_report(report: RunReport, console: Console) -> None:
-    table = Table(title=f"run {report.run_id}")
+def _count(value: int) -> str:
+    return f"{value / 1000:.1f}k" if value >= 10_000 else str(value)
+
+
+def _share(metric: Metric) -> str:
+    if metric.value is None:
+        return "-"
+    if metric.low is None or metric.high is None:
+        return f"{metric.value:.0%}"
+    return f"{metric.value:.0%} ({metric.low * 100:.0f}–{metric.high * 100:.0f})"
+
+
+def _score(metric: Metric) -> str:
+    if metric.value is None:
+        return "-"
+    if metric.low is None or metric.high is None:
+        return f"{metric.value:.0f}"
+    return f"{metric.value:.0f} ({metric.low:.0f}–{metric.high:.0f})"
+
+
+def render_brands(brands: list[BrandScoreLine], console: Console, *, top: int = 10,
+                  bottom: int = 5) -> None:
+    """What the run found: each brand's composite and its components across providers, best
+    first; the top and bottom brands when there are many."""
+    if not brands:
+        console.print("no brand scores yet (scoring follows validation and embedding)")
+        return
+    shown: list[BrandScoreLine | None] = list(brands)
+    if len(brands) > top + bottom:
+        shown = [*brands[:top], None, *brands[-bottom:]]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False,
+                  title=f"what the models know: {len(brands)} brands, all providers (95 % CI)",
+                  title_justify="left")
+    table.add_column("brand", no_wrap=True, max_width=22)
+    for column in ("composite", "mentioned", "facts right", "sentiment"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for line in shown:
+        if line is None:
+            table.add_row("…", "", "", "", "")
+            continue
+        domain, _, metrics = line
+        sentiment = metrics["sentiment"]
+        table.add_row(domain, _score(metrics["composite"]), _share(metrics["mention_rate"]),
+                      _share(metrics["accuracy"]),
+                      "-" if sentiment.value is None else f"{sentiment.value:+.2f}")
+    console.print(table)
+
+
+def render_report(report: RunReport, console: Console,
+                  brands: list[BrandScoreLine] | None = None) -> None:
+    if brands is not None:
+        render_brands(brands, console)
+    # Ten narrow columns: the table fits an 80-column terminal or log without cutting a value.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"run {report.run_id}",
+                  title_justify="left")
     table.add_column("provider", no_wrap=True)
     for column in ("calls", "ok", "failed", "skipped", "tok in", "tok out", "cost $", "p50 ms",
                    "p95 ms"):
         table.add_column(column, justify="right", no_wrap=True)
     for line in report.providers:
         table.add_row(line.provider, str(line.calls), str(line.ok), str(line.failed),
-                      str(line.skipped),
-                      str(line.input_tokens), str(line.output_tokens), f"{line.cost_usd:.4f}",
-                      _ms(line.p50_ms), _ms(line.p95_ms))
+                      str(line.skipped), _count(line.input_tokens), _count(line.output_tokens),
+                      f"{line.cost_usd:.3f}", _ms(line.p50_ms), _ms(line.p95_ms))
     console.print(table)
     console.print(
         f"status {report.status}: {report.succeeded_calls} ok + {report.failed_calls} failed of "
         f"{report.expected_calls} expected calls, coverage {report.coverage:.1%}, "
-        f"{report.planned_domains}/{report.expected_domains} domains planned"
+        f"{report.planned_domains}/{report.expected_domains} domains planned", soft_wrap=True
     )
     if report.cost_cap_usd is not None:
         console.print(f"cost ${report.cost_usd:.4f} of a ${report.cost_cap_usd:.4f} cap; "
@@ -44,8 +101,12 @@ def render_report(report: RunReport, console: Console) -> None:
                           f"{f' ({error})' if error else ''}", highlight=False, markup=False)
 
 
-def report_as_dict(report: RunReport) -> dict[str, Any]:
+def report_as_dict(report: RunReport,
+                   brands: list[BrandScoreLine] | None = None) -> dict[str, Any]:
     data = dataclasses.asdict(report)
     data["coverage"] = report.coverage
     data["cost_usd"] = report.cost_usd
+    data["brands"] = [{"domain": domain, "samples": samples,
+                       **{name: metric.model_dump() for name, metric in metrics.items()}}
+                      for domain, samples, metrics in brands or []]
     return data

@@ -12,10 +12,10 @@ from uuid import UUID
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from contracts import BrandScore
+from contracts import BrandScore, Metric
 from streams.scoring.consensus import EmbeddingRow
 from streams.scoring.samples import ValidationRow
-from streams.scoring.score import DomainRun
+from streams.scoring.score import SCORING_VERSION, DomainRun
 
 # A call is final once stored (ok/failed), skipped or dead-lettered; 'pending', 'retrying' and
 # 'answered' (paid, not yet stored) are still on their way and would score on fewer samples.
@@ -162,3 +162,26 @@ async def upsert_scores(connection: Db, scores: Sequence[BrandScore]) -> None:
          s.previous_run_id, json.dumps([c.model_dump() for c in s.changes]), s.computed_at)
         for s in scores
     ])
+
+
+async def run_scores(pool: asyncpg.Pool, run_id: UUID,
+                     provider: str = "all") -> list[tuple[str, int, dict[str, Metric]]]:
+    """(domain, samples, metrics) of every brand the run scored, for one provider (or across
+    providers), best composite first."""
+    rows = await pool.fetch(
+        """SELECT domain, samples, metrics::text AS metrics FROM brand_scores
+           WHERE run_id = $1 AND provider = $2 AND scoring_version = $3""",
+        run_id, provider, SCORING_VERSION)
+    scored = [(row["domain"], row["samples"],
+               {name: Metric(**value) for name, value in json.loads(row["metrics"]).items()})
+              for row in rows]
+    scored.sort(key=lambda s: (-(s[2]["composite"].value or 0.0), s[0]))
+    return scored
+
+
+async def scored_count(pool: asyncpg.Pool, run_id: UUID) -> int:
+    """Brand scores the run has (every provider and 'all')."""
+    found: int = await pool.fetchval(
+        "SELECT count(*) FROM brand_scores WHERE run_id = $1 AND scoring_version = $2",
+        run_id, SCORING_VERSION)
+    return found
