@@ -64,13 +64,10 @@ def problem(status: int, title: str, detail: str, headers: dict[str, str] | None
                         headers=headers)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse a request body over ``max_bytes`` with 413, by its Content-Length or, when it is
-    sent in chunks, as soon as more than that has arrived (nothing larger is ever buffered)."""
+    """Refuse a request body over ``max_bytes`` with 413: by its Content-Length, or, for a body
+    sent in chunks, once more than that has arrived (it is read here, never more than the cap
+    plus one chunk, and handed on whole)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
@@ -86,32 +83,32 @@ class BodyLimit:
             if not declared.isdigit():
                 await problem(400, "Bad Content-Length", "Content-Length is not a number")(
                     scope, receive, send)
-                return
-            if int(declared) > self.max_bytes:
+            elif int(declared) > self.max_bytes:
                 await too_large(scope, receive, send)
-                return
-        received = 0
-        started = False
-
-        async def limited() -> Message:
-            nonlocal received
+            else:
+                await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited, tracked)
-        except _BodyTooLarge:
-            if not started:
+            if message["type"] != "http.request":
+                break  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
                 await too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class CountRequests:
@@ -171,6 +168,42 @@ class State:
                                   burst=settings.api.burst)
 
 
+def state(request: Request) -> State:
+    api: State = request.app.state.api
+    return api
+
+
+def needs(scope: str) -> Callable[..., Awaitable[ApiKey]]:
+    async def check(request: Request, response: Response) -> ApiKey:
+        api = state(request)
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        found = await authenticate(api.pool, key.strip()) if (
+            scheme.lower() == "bearer" and key.strip()) else None
+        if found is None:
+            raise Problem(401, "Unauthorized", "a valid API key is required: "
+                          "Authorization: Bearer KEY (missing, unknown or revoked)",
+                          {"WWW-Authenticate": 'Bearer realm="domain-runner"'})
+        if scope == "write" and found.scope != "write":
+            raise Problem(403, "Forbidden", f"key {found.fingerprint} is read-only; "
+                          "this route needs a write key")
+        decision = await api.limiter.take(found.fingerprint)
+        if not decision.allowed:
+            raise Problem(429, "Too Many Requests",
+                          f"key {found.fingerprint} is over its limit of "
+                          f"{api.settings.api.per_minute} requests per minute",
+                          decision.headers())
+        response.headers.update(decision.headers())
+        return found
+    return check
+
+
+# Module level: FastAPI resolves these annotations in the module's namespace.
+Read = Annotated[ApiKey, Depends(needs("read"))]
+Write = Annotated[ApiKey, Depends(needs("write"))]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+
+
 def create_app(settings: Settings) -> FastAPI:
     metrics = ApiMetrics()
 
@@ -209,38 +242,6 @@ def create_app(settings: Settings) -> FastAPI:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return problem(422, "Invalid request", "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:20]), errors=errors)
-
-    def state(request: Request) -> State:
-        api: State = request.app.state.api
-        return api
-
-    def needs(scope: str) -> Callable[..., Awaitable[ApiKey]]:
-        async def check(request: Request, response: Response) -> ApiKey:
-            api = state(request)
-            header = request.headers.get("authorization", "")
-            scheme, _, key = header.partition(" ")
-            found = await authenticate(api.pool, key.strip()) if (
-                scheme.lower() == "bearer" and key.strip()) else None
-            if found is None:
-                raise Problem(401, "Unauthorized", "a valid API key is required: "
-                              "Authorization: Bearer KEY (missing, unknown or revoked)",
-                              {"WWW-Authenticate": 'Bearer realm="domain-runner"'})
-            if scope == "write" and found.scope != "write":
-                raise Problem(403, "Forbidden", f"key {found.fingerprint} is read-only; "
-                              "this route needs a write key")
-            decision = await api.limiter.take(found.fingerprint)
-            if not decision.allowed:
-                raise Problem(429, "Too Many Requests",
-                              f"key {found.fingerprint} is over its limit of "
-                              f"{api.settings.api.per_minute} requests per minute",
-                              decision.headers())
-            response.headers.update(decision.headers())
-            return found
-        return check
-
-    Read = Annotated[ApiKey, Depends(needs("read"))]
-    Write = Annotated[ApiKey, Depends(needs("write"))]
-    Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
     @app.get("/v1/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:
