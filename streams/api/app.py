@@ -28,10 +28,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import ALL, InvalidDomain, normalize_domain
 from producers import DomainEntry, publish_run
-from streams.api import queries
 from streams.api.keys import ApiKey, authenticate, list_keys
 from streams.api.limits import KeyLimiter
 from streams.api.metrics import ApiMetrics
+from streams.api.queries import (
+    brand_history,
+    brand_scores,
+    correlations,
+    leaderboard,
+    list_runs,
+    project_history,
+    provider_usage,
+)
 from streams.config import Settings
 from streams.errors import DomainRunnerError
 from streams.kafka.broker import create_broker
@@ -282,7 +290,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v1/runs", tags=["runs"])
     async def runs(request: Request, key: Read, limit: Limit = 50,
                    cursor: str | None = None) -> dict[str, Any]:
-        return await queries.list_runs(state(request).pool, limit=limit, cursor=cursor)
+        return await list_runs(state(request).pool, limit=limit, cursor=cursor)
 
     @app.get("/v1/runs/{run_id}", tags=["runs"])
     async def run(run_id: uuid.UUID, request: Request, key: Read) -> dict[str, Any]:
@@ -301,7 +309,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v1/brands/{domain}/scores", tags=["brands"])
     async def scores(domain: str, request: Request, key: Read) -> dict[str, Any]:
         """The brand's latest scores per provider (and across providers), with intervals."""
-        found = await queries.brand_scores(state(request).pool, _domain(domain))
+        found = await brand_scores(state(request).pool, _domain(domain))
         if found is None:
             raise Problem(404, "Not Found", f"no scores for {domain} yet")
         return found
@@ -309,7 +317,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/v1/brands/{domain}/history", tags=["brands"])
     async def history(domain: str, request: Request, key: Read, provider: str = ALL,
                       limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
-        return await queries.brand_history(state(request).pool, _domain(domain),
+        return await brand_history(state(request).pool, _domain(domain),
                                            provider=provider, limit=limit, cursor=cursor)
 
     @app.get("/v1/leaderboard", tags=["brands"])
@@ -317,7 +325,7 @@ def create_app(settings: Settings) -> FastAPI:
                     provider: str = ALL, limit: Limit = 50) -> dict[str, Any]:
         """Brands by their latest composite score, with intervals."""
         return {"industry": industry, "provider": provider,
-                "items": await queries.leaderboard(state(request).pool, industry=industry,
+                "items": await leaderboard(state(request).pool, industry=industry,
                                                    provider=provider, limit=limit)}
 
     @app.get("/v1/projects/{name}/report", tags=["projects"])
@@ -327,17 +335,17 @@ def create_app(settings: Settings) -> FastAPI:
         return report_as_json(await project_report(state(request).pool, name, run))
 
     @app.get("/v1/projects/{name}/history", tags=["projects"])
-    async def project_history(name: str, request: Request, key: Read, provider: str = ALL,
+    async def project_trend(name: str, request: Request, key: Read, provider: str = ALL,
                               limit: Limit = 50) -> dict[str, Any]:
         """Each tracked brand's visibility and share of voice over the project's runs."""
         return {"project": name, "provider": provider,
-                "items": await queries.project_history(state(request).pool, name,
+                "items": await project_history(state(request).pool, name,
                                                        provider=provider, limit=limit)}
 
     @app.get("/v1/correlations", tags=["brands"])
     async def correlation_list(request: Request, key: Read, domain: str | None = None,
                                limit: Limit = 50, cursor: str | None = None) -> dict[str, Any]:
-        return await queries.correlations(state(request).pool,
+        return await correlations(state(request).pool,
                                           domain=_domain(domain) if domain else None,
                                           limit=limit, cursor=cursor)
 
@@ -348,7 +356,7 @@ def create_app(settings: Settings) -> FastAPI:
         until = until or datetime.now(UTC)
         since = since or until - timedelta(days=1)
         return {"since": since, "until": until,
-                "providers": await queries.provider_usage(state(request).pool, since=since,
+                "providers": await provider_usage(state(request).pool, since=since,
                                                           until=until)}
 
     @app.get("/v1/api-keys", tags=["operations"])
