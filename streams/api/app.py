@@ -55,7 +55,7 @@ PROBLEM = "application/problem+json"
 MAX_PAGE = 500
 
 
-class Problem(Exception):
+class Problem(DomainRunnerError):
     """An error answered as RFC 9457 problem details."""
 
     def __init__(self, status: int, title: str, detail: str,

@@ -195,8 +195,11 @@ async def test_publish_a_run_then_read_it_and_watch_the_metrics_move(api: Runnin
         async with running_groups(["capture", "provider-calls"], api.settings):
             published = await client.post(
                 "/v1/runs", headers=bearer(api.write_key),
-                json={"domains": [{"domain": "https://www.Apple.com/", "name": "Apple"},
-                                  {"domain": "sony.com"}], "samples": 1})
+                # Brands no other test asks about (the simulator counts a prompt paid twice
+                # across the session as a duplicate).
+                json={"domains": [{"domain": "https://www.API-Test-One.example/",
+                                   "name": "Api Test One"},
+                                  {"domain": "api-test-two.example"}], "samples": 1})
             assert published.status_code == 202, published.text
             run_id = published.json()["run_id"]
 
