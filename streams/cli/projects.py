@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from contracts import ALL, Metric
+from contracts import Metric
 from streams.config import get_settings
 from streams.visibility.report import ProjectReport, report_as_json
 
@@ -78,12 +78,19 @@ def render_project_report(report: ProjectReport, out: Console, *, discovered: in
                       f"{s.widest_half_width:.1%}, ${s.cost_per_cell_usd:.4f}/cell, "
                       f"${s.usd_per_unit_precision:.6f} per unit of precision (1/h²)"
                       for s in report.sampling), soft_wrap=True, highlight=False)
-    for score, change in report.significant_changes():
-        where = "all providers" if score.provider == ALL else score.provider
-        out.print(f"significant change: {report.names.get(score.brand, score.brand)} "
-                  f"{change.metric} ({where}) "
-                  f"{change.previous:.2f} → {change.current:.2f}, p = {change.p_value:.3g}",
-                  soft_wrap=True, highlight=False)
+    compared = report.changes()
+    if compared:
+        flagged = [(s, c) for s, c in compared if c.significant]
+        # One test per brand and metric at α = 0.05: a few flags come by chance alone.
+        out.print(f"changes since the previous run (all providers): {len(flagged)} of "
+                  f"{len(compared)} comparisons significant at α = 0.05 (about "
+                  f"{0.05 * len(compared):.1f} expected by chance)", highlight=False,
+                  soft_wrap=True)
+        for score, change in flagged:
+            out.print(f"  {report.names.get(score.brand, score.brand)} "
+                      f"{change.metric.replace('_', ' ')} {change.previous:.2f} → "
+                      f"{change.current:.2f} (p = {change.p_value:.3g})", highlight=False,
+                      soft_wrap=True)
     out.print("95 % intervals in brackets; * the project's own brand; definitions in the "
               "README (Projects and share of voice).", highlight=False, soft_wrap=True)
 

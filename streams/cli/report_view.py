@@ -72,17 +72,17 @@ def render_report(report: RunReport, console: Console,
                   brands: list[BrandScoreLine] | None = None) -> None:
     if brands is not None:
         render_brands(brands, console)
-    # Ten narrow columns: the table fits an 80-column terminal or log without cutting a value.
+    # Eight narrow columns: the table fits an 80-column terminal or log without cutting a value.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"run {report.run_id}",
                   title_justify="left")
     table.add_column("provider", no_wrap=True)
-    for column in ("calls", "ok", "failed", "skipped", "tok in", "tok out", "cost $", "p50 ms",
-                   "p95 ms"):
+    for column in ("calls", "ok", "fail", "skip", "tok in/out", "cost $", "ms p50/95"):
         table.add_column(column, justify="right", no_wrap=True)
     for line in report.providers:
         table.add_row(line.provider, str(line.calls), str(line.ok), str(line.failed),
-                      str(line.skipped), _count(line.input_tokens), _count(line.output_tokens),
-                      f"{line.cost_usd:.3f}", _ms(line.p50_ms), _ms(line.p95_ms))
+                      str(line.skipped),
+                      f"{_count(line.input_tokens)}/{_count(line.output_tokens)}",
+                      f"{line.cost_usd:.3f}", f"{_ms(line.p50_ms)}/{_ms(line.p95_ms)}")
     console.print(table)
     console.print(
         f"status {report.status}: {report.succeeded_calls} ok + {report.failed_calls} failed of "

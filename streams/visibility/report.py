@@ -85,9 +85,10 @@ class ProjectReport:
     def topics(self) -> list[str]:
         return sorted({s.topic for s in self.scores} - {ALL})
 
-    def significant_changes(self) -> list[tuple[VisibilityScore, MetricChange]]:
-        return [(s, c) for s in self.scores for c in s.changes if c.significant
-                and s.prompt_id == ALL and s.topic == ALL]
+    def changes(self) -> list[tuple[VisibilityScore, MetricChange]]:
+        """Every comparison with the previous run over all providers and prompts, one per brand
+        and metric (each cell and roll-up has its own, in the scores)."""
+        return [(s, c) for s in self.scope() for c in s.changes]
 
 
 def _score(row: asyncpg.Record) -> VisibilityScore:
