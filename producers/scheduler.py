@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,14 +36,13 @@ Clock = Callable[[], datetime]
 class SlotDecision:
     schedule: str
     slot: datetime
-    run_id: object
+    run_id: uuid.UUID
     outcome: str
     recorded: bool  # False: another replica recorded the slot first
 
 
-async def _publish(schedule: Schedule, run_id: object, pool: asyncpg.Pool,
+async def _publish(schedule: Schedule, run_id: uuid.UUID, pool: asyncpg.Pool,
                    broker: KafkaBroker, settings: Settings) -> None:
-    assert isinstance(run_id, type(slot_run_id("x", datetime.now(UTC))))
     if schedule.target_kind == "project":
         project = await load_project(pool, str(schedule.target))
         await publish_project_run(
