@@ -18,6 +18,7 @@ from streams.cli.api import add_api_commands
 from streams.cli.news import add_news_commands
 from streams.cli.ops import add_ops_commands
 from streams.cli.projects import add_project_commands
+from streams.cli.schedules import add_schedule_commands, run_scheduler
 from streams.cli.validation import add_validation_commands
 from streams.config import get_settings
 from streams.errors import DomainRunnerError
@@ -65,6 +66,9 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.groups == ["scheduler"]:
+        # A producer, not a consumer group: it publishes each schedule's due slots.
+        return run_scheduler()
     from consumers import select_groups
     from streams.runtime.runner import run_groups
     from streams.runtime.tracing import configure_tracing
@@ -197,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_news_commands(commands)
     add_project_commands(commands)
     add_api_commands(commands)
+    add_schedule_commands(commands)
 
     p = commands.add_parser("schemas", help="write the JSON Schema of every message")
     p.add_argument("--out", default="contracts/schemas")
