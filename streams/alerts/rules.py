@@ -1,0 +1,108 @@
+"""Which measured changes become alerts. A rule applies globally or to one project, names the
+metrics it watches, the smallest effect worth telling (in the metric's own unit) and the
+significance level; the most specific rule wins (project over global). Without any rule, the
+default watches every metric at α = 0.05 with no minimum effect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts import (
+    AlertRaised,
+    BrandScore,
+    CorrelationFound,
+    MetricChange,
+    VisibilityScore,
+    alert_id_for,
+)
+
+ALL_METRICS = "*"
+
+
+@dataclass(frozen=True)
+class Rule:
+    project: str | None = None  # None: global
+    metrics: tuple[str, ...] = (ALL_METRICS,)
+    min_effect: float = 0.0
+    alpha: float = 0.05
+
+    def watches(self, metric: str) -> bool:
+        return ALL_METRICS in self.metrics or metric in self.metrics
+
+    def fires(self, change: MetricChange) -> bool:
+        return (self.watches(change.metric) and change.p_value is not None
+                and change.p_value < self.alpha and change.difference is not None
+                and abs(change.difference) >= self.min_effect)
+
+
+@dataclass(frozen=True)
+class Rules:
+    rules: Sequence[Rule] = field(default_factory=lambda: (Rule(),))
+
+    def for_project(self, project: str | None) -> Rule:
+        specific = [r for r in self.rules if project is not None and r.project == project]
+        general = [r for r in self.rules if r.project is None]
+        return (specific or general or [Rule()])[0]
+
+
+def _summary(subject: str, provider: str, change: MetricChange) -> str:
+    where = "across providers" if provider == "all" else f"at {provider}"
+    return (f"{subject}: {change.metric.replace('_', ' ')} {change.previous:.2f} → "
+            f"{change.current:.2f} {where} (p = {change.p_value:.3g})")
+
+
+def from_brand_score(score: BrandScore, rules: Rules, *, now: datetime) -> list[AlertRaised]:
+    rule = rules.for_project(None)
+    return [
+        AlertRaised(
+            alert_id=alert_id_for("brand_score", score.domain, score.provider, c.metric,
+                                  f"{score.previous_run_id}->{score.run_id}"),
+            kind="brand_score", subject=score.domain, provider=score.provider,
+            metric=c.metric, previous=c.previous, current=c.current,
+            difference=c.difference, p_value=c.p_value, test=c.test,
+            previous_run_id=score.previous_run_id, run_id=score.run_id,
+            summary=_summary(score.domain, score.provider, c), raised_at=now)
+        for c in score.changes if rule.fires(c)
+    ]
+
+
+def from_visibility(score: VisibilityScore, rules: Rules, *,
+                    now: datetime) -> list[AlertRaised]:
+    # Roll-ups over all prompts only: one alert per brand, provider and metric, not per cell.
+    if score.prompt_id != "all" or score.topic != "all":
+        return []
+    rule = rules.for_project(score.project)
+    return [
+        AlertRaised(
+            alert_id=alert_id_for("visibility", score.project, score.provider,
+                                  f"{score.brand}:{c.metric}",
+                                  f"{score.previous_run_id}->{score.run_id}"),
+            kind="visibility", subject=score.project, project=score.project,
+            brand=score.brand, provider=score.provider, metric=c.metric, previous=c.previous,
+            current=c.current, difference=c.difference, p_value=c.p_value, test=c.test,
+            previous_run_id=score.previous_run_id, run_id=score.run_id,
+            summary=_summary(f"{score.project} / {score.brand}", score.provider, c),
+            raised_at=now)
+        for c in score.changes if rule.fires(c)
+    ]
+
+
+def from_correlation(found: CorrelationFound, rules: Rules, *,
+                     now: datetime) -> list[AlertRaised]:
+    """A news effect, or a model change (kept apart: the brand did not move, the model did)."""
+    if found.verdict not in ("effect", "model_version_change"):
+        return []
+    kind = "news_effect" if found.verdict == "effect" else "model_changed"
+    rule = rules.for_project(None)
+    if kind == "news_effect" and not (found.p_value is not None and found.p_value < rule.alpha
+                                      and rule.watches(found.metric)):
+        return []
+    return [AlertRaised(
+        alert_id=alert_id_for(kind, found.domain, found.provider, found.metric,
+                              str(found.event_id)),
+        kind=kind, subject=found.domain, provider=found.provider, metric=found.metric,
+        previous=found.before.value, current=found.after.value, difference=found.effect,
+        p_value=found.p_value, test=found.test, event_id=found.event_id,
+        summary=f"{found.domain} at {found.provider}: {found.reason}", raised_at=now)]
