@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from consumers import (
+    alert_delivery,
+    alerts,
     capture,
     correlation,
     embedding,
@@ -25,6 +27,8 @@ GROUPS: dict[str, Group] = {group.name: group for group in (
     Group(scoring.GROUP, scoring.register),
     Group(correlation.GROUP, correlation.register),
     Group(visibility.GROUP, visibility.register),
+    Group(alerts.GROUP, alerts.register),
+    Group(alert_delivery.GROUP, alert_delivery.register),
 )}
 
 

@@ -1,5 +1,6 @@
 """Every message on every topic: the single source of truth for the wire format."""
 
+from contracts.alerts import AlertKind, AlertRaised, alert_id_for
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested, call_id_for
 from contracts.correlations import CorrelationFound, Verdict, WindowSummary
@@ -18,6 +19,7 @@ from contracts.projects import (
 from contracts.responses import RawResponse
 from contracts.scores import ALL_PROVIDERS, BrandScore, Metric, MetricChange
 from contracts.topics import (
+    ALERTS,
     BRAND_SCORES,
     CORRELATIONS_FOUND,
     DOMAINS_REQUESTED,
@@ -35,6 +37,7 @@ from contracts.validation import FactCheck, ResponseValidated
 from contracts.visibility import ALL, VisibilityScore
 
 __all__ = [
+    "ALERTS",
     "ALL",
     "ALL_PROVIDERS",
     "BRAND_SCORES",
@@ -48,6 +51,8 @@ __all__ = [
     "RESPONSES_VALIDATED",
     "TOPICS",
     "VISIBILITY_SCORES",
+    "AlertKind",
+    "AlertRaised",
     "BrandScore",
     "CellSamples",
     "CorrelationFound",
@@ -72,6 +77,7 @@ __all__ = [
     "Verdict",
     "VisibilityScore",
     "WindowSummary",
+    "alert_id_for",
     "all_topic_names",
     "call_id_for",
     "news_event_id",

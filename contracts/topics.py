@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.alerts import AlertRaised
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested
 from contracts.correlations import CorrelationFound
@@ -40,6 +41,7 @@ NEWS_EVENTS = Topic(name="news.events", partitions=6, model=NewsEvent)
 CORRELATIONS_FOUND = Topic(name="correlations.found", partitions=6, model=CorrelationFound)
 VISIBILITY_SCORES = Topic(name="visibility.scores", partitions=6, model=VisibilityScore,
                           key="project name")
+ALERTS = Topic(name="alerts", partitions=3, model=AlertRaised, key="alert subject")
 
 TOPICS: tuple[Topic, ...] = (
     DOMAINS_REQUESTED,
@@ -51,6 +53,7 @@ TOPICS: tuple[Topic, ...] = (
     NEWS_EVENTS,
     CORRELATIONS_FOUND,
     VISIBILITY_SCORES,
+    ALERTS,
 )
 
 

@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     # name must resolve to public addresses only (streams/inputs/safe_fetch.py).
     web_presence_hosts: dict[str, str] = Field(default_factory=dict)
 
+    # Alert webhooks: each webhook's signing secret is derived from this key (never stored);
+    # delivery attempts and the first back-off (doubling after each failure).
+    webhook_signing_key: SecretStr = SecretStr("")
+    webhook_attempts: int = 4
+    webhook_backoff_s: float = 1.0
+
     # Filled by ProviderVariables: <PROVIDER>_API_KEY[_n] and DR_<PROVIDER>_* by name.
     provider_variables: dict[str, SecretStr] = Field(default_factory=dict)
 

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("streams.kafka", "streams.runtime", "streams.inputs", "streams.limiter", "streams.devstack"),
     ("streams.runs", "streams.calls", "streams.validation", "streams.embedding",
      "streams.scoring", "streams.correlation", "streams.ops", "streams.simulator",
-     "streams.projects", "streams.visibility", "streams.schedules"),
+     "streams.projects", "streams.visibility", "streams.schedules", "streams.alerts"),
     ("consumers", "producers"),
     ("streams.cli", "streams.api"),
 ]

@@ -282,6 +282,31 @@ class SafeFetcher:
             raise FetchTimeout(f"no answer within {self._total_timeout_s:g} s") from None
         raise TooManyRedirects(f"more than {self._max_redirects} redirects")
 
+    async def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> int:
+        """One POST of ``body`` to ``url`` (a webhook), resolved and checked as a GET is; a
+        redirect is not followed (its status is returned). Returns the status."""
+        try:
+            async with asyncio.timeout(self._total_timeout_s):
+                target = await self.resolve(url)
+                host_header = (target.host if target.port is None
+                               else f"{target.host}:{target.port}")
+                failure: httpx.TransportError | None = None
+                for ip, port in target.addresses[:_MAX_ADDRESSES]:
+                    address = httpx.URL(scheme=target.scheme, host=ip, port=port,
+                                        path=target.path, query=target.query.encode() or None)
+                    try:
+                        response = await self._client.request(
+                            "POST", address, content=body, timeout=self._request_timeout,
+                            extensions={"sni_hostname": target.host},
+                            headers={**headers, "host": host_header, "connection": "close"})
+                        return response.status_code
+                    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                        failure = exc
+                assert failure is not None
+                raise failure
+        except TimeoutError:
+            raise FetchTimeout(f"no answer within {self._total_timeout_s:g} s") from None
+
     async def _request(self, target: Target, ip: str, port: int, accept: str,
                        read_body: Callable[[httpx.Response], bool] | None) -> Reply:
         url = httpx.URL(scheme=target.scheme, host=ip, port=port, path=target.path,
