@@ -89,15 +89,15 @@ async def test_signed_delivery_retry_dead_letter_and_redrive(migrated: Settings,
 
             async def dead_lettered() -> bool:
                 letters = await read_dead_letters(settings.kafka.bootstrap, ALERTS.name)
-                return any(AlertRaised.from_json(letter.value).alert_id == second.alert_id
+                return any(AlertRaised.from_json(letter.record.value or b"").alert_id == second.alert_id
                            for letter in letters)
 
             await wait_until(dead_lettered, timeout_s=60, what="the dead letter")
             assert receiver.attempts - before == 3
             letters = [letter for letter in await read_dead_letters(settings.kafka.bootstrap,
                                                                    ALERTS.name)
-                       if AlertRaised.from_json(letter.value).alert_id == second.alert_id]
-            assert "3 attempts failed, the last with HTTP 503" in letters[0].reason
+                       if AlertRaised.from_json(letter.record.value or b"").alert_id == second.alert_id]
+            assert "3 attempts failed, the last with HTTP 503" in letters[0].message
 
             receiver.up = True
             await redrive(broker, letters)
