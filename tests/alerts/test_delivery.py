@@ -16,7 +16,7 @@ from contracts import ALERTS, AlertRaised, alert_id_for
 from streams.alerts import HEADER, add_webhook, verify, webhook_secret
 from streams.config import Settings
 from streams.kafka.broker import create_broker
-from streams.ops.redrive import read_dead_letters, redrive
+from streams.ops.redrive import DeadLetter, read_dead_letters, redrive
 from tests.support.groups import running_groups
 from tests.support.kafka import wait_until
 
@@ -89,14 +89,13 @@ async def test_signed_delivery_retry_dead_letter_and_redrive(migrated: Settings,
 
             async def dead_lettered() -> bool:
                 letters = await read_dead_letters(settings.kafka.bootstrap, ALERTS.name)
-                return any(AlertRaised.from_json(letter.record.value or b"").alert_id == second.alert_id
-                           for letter in letters)
+                return any(_alert_id(letter) == second.alert_id for letter in letters)
 
             await wait_until(dead_lettered, timeout_s=60, what="the dead letter")
             assert receiver.attempts - before == 3
             letters = [letter for letter in await read_dead_letters(settings.kafka.bootstrap,
                                                                    ALERTS.name)
-                       if AlertRaised.from_json(letter.record.value or b"").alert_id == second.alert_id]
+                       if _alert_id(letter) == second.alert_id]
             assert "3 attempts failed, the last with HTTP 503" in letters[0].message
 
             receiver.up = True
@@ -114,3 +113,7 @@ async def test_signed_delivery_retry_dead_letter_and_redrive(migrated: Settings,
 
 async def _count(receiver: Receiver, n: int) -> bool:
     return len(receiver.received) >= n
+
+
+def _alert_id(letter: DeadLetter) -> uuid.UUID:
+    return AlertRaised.from_json(letter.record.value or b"").alert_id
