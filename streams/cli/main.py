@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from streams.cli.alerts import add_alert_commands
 from streams.cli.api import add_api_commands
 from streams.cli.news import add_news_commands
 from streams.cli.ops import add_ops_commands
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_project_commands(commands)
     add_api_commands(commands)
     add_schedule_commands(commands)
+    add_alert_commands(commands)
 
     p = commands.add_parser("schemas", help="write the JSON Schema of every message")
     p.add_argument("--out", default="contracts/schemas")
