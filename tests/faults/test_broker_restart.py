@@ -20,6 +20,7 @@ from tests.support.faults import (
     paid_by_identity,
     run_identities,
     run_row,
+    stalled_calls,
 )
 from tests.support.groups import brand_entries, publish_domains, running_groups
 from tests.support.kafka import wait_until
@@ -68,8 +69,11 @@ async def test_run_completes_after_broker_restart(
                 row = await run_row(dsn, run_id)
                 return bool(row and row["status"] != "running")
 
-            await wait_until(finished, timeout_s=150, what="the run to finish after the restart",
-                             every_s=1)
+            try:
+                await wait_until(finished, timeout_s=150,
+                                 what="the run to finish after the restart", every_s=1)
+            except TimeoutError as exc:
+                raise TimeoutError(f"{exc}: {await stalled_calls(dsn, run_id)}") from None
     finally:
         simulator.configure({"latency_ms": 5})
     assert stored_at_kill < CALLS, "the broker died mid-run, with calls it had not delivered"

@@ -133,3 +133,22 @@ async def waiting_answers(dsn: str, run_id: uuid.UUID) -> int:
             "SELECT count(*) FROM calls WHERE run_id = $1 AND status = 'answered'", run_id))
     finally:
         await connection.close()
+
+
+async def stalled_calls(dsn: str, run_id: uuid.UUID) -> str:
+    """Where a run's unfinished calls stand, for a failure's message: counts by status, and the
+    oldest few with their claim and publish times."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        counts = await connection.fetch(
+            "SELECT status, count(*) AS n FROM calls WHERE run_id = $1 GROUP BY status", run_id)
+        oldest = await connection.fetch(
+            """SELECT status, attempts, claims, now() - published_at AS since_published,
+                      now() - claimed_at AS since_claimed, last_error
+               FROM calls WHERE run_id = $1 AND status NOT IN ('ok', 'failed', 'skipped',
+                                                             'dead_letter')
+               ORDER BY published_at LIMIT 5""", run_id)
+    finally:
+        await connection.close()
+    return (", ".join(f"{r['status']}: {r['n']}" for r in counts) + "; oldest unfinished: "
+            + "; ".join(str(dict(r)) for r in oldest))
