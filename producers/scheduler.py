@@ -27,6 +27,7 @@ from streams.schedules import (
     run_status,
     slot_run_id,
 )
+from streams.schedules.store import Outcome
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -72,6 +73,7 @@ async def run_due(pool: asyncpg.Pool, broker: KafkaBroker, settings: Settings, *
             decisions.append(SlotDecision(schedule.name, slot, run_id, "missed", recorded))
         for slot in to_run:
             run_id = slot_run_id(schedule.name, slot)
+            outcome: Outcome
             if await run_status(pool, run_id) == "complete":
                 outcome = "skipped"  # done already (the orchestrator's skip-if-done)
             else:

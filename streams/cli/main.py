@@ -66,6 +66,10 @@ def _publish(args: argparse.Namespace) -> int:
     return publish(args, console)
 
 
+# Producers that run as long-lived processes beside the consumer groups (``run NAME``).
+PRODUCER_PROCESSES = ("scheduler",)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.groups == ["scheduler"]:
         # A producer, not a consumer group: it publishes each schedule's due slots.
