@@ -4,7 +4,7 @@ from contracts.alerts import AlertKind, AlertRaised, alert_id_for
 from contracts.base import Message
 from contracts.calls import ProviderCallRequested, call_id_for
 from contracts.correlations import CorrelationFound, Verdict, WindowSummary
-from contracts.domain_name import InvalidDomain, normalize_domain
+from contracts.domain_name import Domain, InvalidDomain, normalize_domain
 from contracts.domains import DomainRequested
 from contracts.embedding import ResponseEmbedded
 from contracts.errors import DomainRunnerError
@@ -56,6 +56,7 @@ __all__ = [
     "BrandScore",
     "CellSamples",
     "CorrelationFound",
+    "Domain",
     "DomainRequested",
     "DomainRunnerError",
     "FactCheck",

@@ -4,9 +4,11 @@ with the contracts because the contracts enforce it on every record, whoever pro
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import idna
+from pydantic import AfterValidator
 
 from contracts.errors import DomainRunnerError
 
@@ -56,3 +58,14 @@ def normalize_domain(raw: str) -> str:
     if labels[-1].isdigit():
         raise InvalidDomain(raw, "is an IP address or has a numeric top-level label")
     return ascii_host
+
+
+def _validated(raw: str) -> str:
+    try:
+        return normalize_domain(raw)
+    except InvalidDomain as exc:
+        raise ValueError(f"not a domain: {exc.reason}") from None
+
+
+# A message field holding a domain: normalised on read, or refused with the reason.
+Domain = Annotated[str, AfterValidator(_validated)]

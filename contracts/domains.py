@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import Field, field_validator, model_validator
 
 from contracts.base import Message
-from contracts.domain_name import InvalidDomain, normalize_domain
+from contracts.domain_name import Domain
 from contracts.projects import CellSamples, ProjectRequest
 
 # Generous for a brand's display name or alias, small enough that a bad record cannot bloat
@@ -28,7 +28,7 @@ class DomainRequested(Message):
         default=None,
         description="The run this domain belongs to. None: a run of its own, with an id "
                     "derived from the record (topic, partition, offset).")
-    domain: str = Field(description="The brand's domain; normalised on read (IDNA, lower case, "
+    domain: Domain = Field(description="The brand's domain; normalised on read (IDNA, lower case, "
                                     "no scheme, path or www.). The record key should match it; "
                                     "when it does not, the domain here wins.")
     name: str = Field(default="", max_length=MAX_NAME_CHARS,
@@ -53,14 +53,6 @@ class DomainRequested(Message):
         default=(), max_length=10_000,
         description="Adaptive sampling: more samples for these cells of the project run "
                     "``run_id``, which is already planned.")
-
-    @field_validator("domain")
-    @classmethod
-    def _normalised(cls, raw: str) -> str:
-        try:
-            return normalize_domain(raw)
-        except InvalidDomain as exc:
-            raise ValueError(f"not a domain: {exc.reason}") from None
 
     @field_validator("aliases")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.domain_name import InvalidDomain, normalize_domain
+from contracts.domain_name import Domain
 
 MAX_BRANDS = 51
 MAX_PROMPTS = 200
@@ -18,17 +18,9 @@ MAX_PROMPT_CHARS = 2_000
 class ProjectBrand(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    domain: str
+    domain: Domain
     name: str = Field(min_length=1, max_length=200)
     aliases: tuple[str, ...] = Field(default=(), max_length=20)
-
-    @field_validator("domain")
-    @classmethod
-    def _normalised(cls, raw: str) -> str:
-        try:
-            return normalize_domain(raw)
-        except InvalidDomain as exc:
-            raise ValueError(f"not a domain: {exc.reason}") from None
 
 
 class ProjectPrompt(BaseModel):

@@ -22,11 +22,11 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts import ALL, InvalidDomain, normalize_domain
+from contracts import ALL, Domain, InvalidDomain, normalize_domain
 from producers import DomainEntry, publish_run
 from streams.api.keys import ApiKey, authenticate, list_keys
 from streams.api.limits import KeyLimiter
@@ -146,17 +146,9 @@ class CountRequests:
 
 
 class DomainIn(BaseModel):
-    domain: str
+    domain: Domain
     name: str = Field(default="", max_length=200)
     aliases: tuple[str, ...] = Field(default=(), max_length=20)
-
-    @field_validator("domain")
-    @classmethod
-    def _normalised(cls, raw: str) -> str:
-        try:
-            return normalize_domain(raw)
-        except InvalidDomain as exc:
-            raise ValueError(f"not a domain: {exc.reason}") from None
 
 
 class RunIn(BaseModel):

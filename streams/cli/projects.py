@@ -15,19 +15,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from contracts import Metric
+from streams.cli.report_view import percent
 from streams.config import get_settings
 from streams.visibility.report import ProjectReport, report_as_json
 
 console = Console(stderr=True)
-
-
-def percent(metric: Metric) -> str:
-    """``41% (33–50)``: the value and its 95 % interval, in points."""
-    if metric.value is None:
-        return "-"
-    if metric.low is None or metric.high is None:
-        return f"{metric.value:.0%}"
-    return f"{metric.value:.0%} ({metric.low * 100:.0f}–{metric.high * 100:.0f})"
 
 
 def mean(metric: Metric, digits: int = 1, signed: bool = False) -> str:

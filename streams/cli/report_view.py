@@ -24,7 +24,8 @@ def _count(value: int) -> str:
     return f"{value / 1000:.1f}k" if value >= 10_000 else str(value)
 
 
-def _share(metric: Metric) -> str:
+def percent(metric: Metric) -> str:
+    """``41% (33–50)``: a share and its 95 % interval, in points."""
     if metric.value is None:
         return "-"
     if metric.low is None or metric.high is None:
@@ -62,8 +63,8 @@ def render_brands(brands: list[BrandScoreLine], console: Console, *, top: int = 
             continue
         domain, _, metrics = line
         sentiment = metrics["sentiment"]
-        table.add_row(domain, _score(metrics["composite"]), _share(metrics["mention_rate"]),
-                      _share(metrics["accuracy"]),
+        table.add_row(domain, _score(metrics["composite"]), percent(metrics["mention_rate"]),
+                      percent(metrics["accuracy"]),
                       "-" if sentiment.value is None else f"{sentiment.value:+.2f}")
     console.print(table)
 
