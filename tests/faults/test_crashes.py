@@ -18,6 +18,8 @@ from tests.support.faults import (
     extra_paid,
     in_flight,
     paid_by_identity,
+    paid_twice,
+    reconciler_lines,
     run_identities,
     run_row,
     stored_calls,
@@ -121,7 +123,10 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     # claim keeps every other redelivered request from being paid again), and storing the
     # answers capture had not stored paid for nothing again.
     extra_end = await extra_paid(simulator, ledger, identities)
-    assert extra_end == extra_before_capture, "the capture kill cost no second payment"
+    assert extra_end == extra_before_capture, (
+        f"the capture kill cost no second payment; paid twice:\n"
+        f"{await paid_twice(dsn, run_id, simulator, ledger)}\n"
+        f"capture log:\n{reconciler_lines(tmp_path / 'capture.log')}")
     second_paid = extra_end - extra_before_calls
     assert 0 <= second_paid <= len(exposed), (
         f"{second_paid} second paid calls, {len(exposed)} in flight at the kill")

@@ -152,3 +152,37 @@ async def stalled_calls(dsn: str, run_id: uuid.UUID) -> str:
         await connection.close()
     return (", ".join(f"{r['status']}: {r['n']}" for r in counts) + "; oldest unfinished: "
             + "; ".join(str(dict(r)) for r in oldest))
+
+
+async def paid_twice(dsn: str, run_id: uuid.UUID, simulator: Any,
+                     since: dict[str, int]) -> str:
+    """The run's calls paid more than once since the snapshot ``since``, with where each stands,
+    for a failure's message: which fault path re-paid them is in their claims and attempts."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            """SELECT call_id, provider, model, request::text AS request, status, attempts,
+                      claims, last_error, published_at, claimed_at
+               FROM calls WHERE run_id = $1""", run_id)
+    finally:
+        await connection.close()
+    now = await paid_by_identity(simulator)
+    lines = []
+    for row in rows:
+        request = json.loads(row["request"])
+        identity = identity_of(row["provider"], row["model"], request["prompt"],
+                               request["sample"])
+        paid = now.get(identity, 0) - since.get(identity, 0)
+        if paid > 1:
+            lines.append(f"{row['call_id']} paid {paid}x: status={row['status']} "
+                         f"attempts={row['attempts']} claims={row['claims']} "
+                         f"published={row['published_at']:%H:%M:%S.%f} "
+                         f"claimed={row['claimed_at']} "
+                         f"error={row['last_error']}")
+    return "\n".join(lines) or "none"
+
+
+def reconciler_lines(log: Path) -> str:
+    """What a capture process's reconciler did, from its log."""
+    return "\n".join(line for line in log.read_text(errors="replace").splitlines()
+                     if "re-published" in line or "reconcile" in line) or "nothing"
