@@ -61,6 +61,10 @@ class Kafka(BaseModel):
     session_timeout_ms: int = 6000
     heartbeat_interval_ms: int = 1000
     max_batch: int = 200
+    # A commit takes milliseconds. aiokafka retries a retriable commit error forever (seen after
+    # a restart of the local broker: UnknownTopicOrPartition on every attempt), which would hold
+    # the group's partitions unread for good; past this the process restarts its Kafka clients.
+    commit_timeout_s: float = 20.0
 
 
 class Postgres(BaseModel):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
@@ -27,6 +28,9 @@ class Resources:
     redis: Redis
     # Provider calls only: the same client API on aiohttp (see streams.http).
     provider_http: httpx.AsyncClient
+    # Set by a consumer whose Kafka client is stuck though the broker answers (a commit that
+    # never ends): the runner then restarts every Kafka client, as after a broker restart.
+    kafka_stuck: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @asynccontextmanager

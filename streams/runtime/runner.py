@@ -52,7 +52,8 @@ async def run_groups(groups: Sequence[Group], settings: Settings, stop: asyncio.
             await _wait_for_broker(settings, stop)
             if stop.is_set():
                 break
-            resources = replace(resources, broker=create_broker(settings))
+            resources = replace(resources, broker=create_broker(settings),
+                                kafka_stuck=asyncio.Event())
             for group in groups:
                 group.register(resources)
             background: list[asyncio.Task[None]] = []
@@ -66,7 +67,7 @@ async def run_groups(groups: Sequence[Group], settings: Settings, stop: asyncio.
                 logger.info("consumer groups running: %s", ", ".join(names))
                 background = [forever.create_task(group.background(resources))
                               for group in groups if group.background is not None]
-                lost = await _until_stopped_or_lost(settings, stop)
+                lost = await _until_stopped_or_lost(settings, stop, resources.kafka_stuck)
             except (KafkaError, OSError, TimeoutError) as exc:
                 # Raised out of here it would end the process's groups silently for good.
                 lost = f"lost while starting clients ({type(exc).__name__}: {exc})"
@@ -119,8 +120,10 @@ async def _wait_for_broker(settings: Settings, stop: asyncio.Event) -> None:
         delay = min(delay * 2, 5.0)
 
 
-async def _until_stopped_or_lost(settings: Settings, stop: asyncio.Event) -> str | None:
-    """None when ``stop`` is set; a reason when the broker became unreachable or lost topics."""
+async def _until_stopped_or_lost(settings: Settings, stop: asyncio.Event,
+                                 stuck: asyncio.Event) -> str | None:
+    """None when ``stop`` is set; a reason when the broker became unreachable or lost topics,
+    or a consumer found its client stuck."""
     expected = set(all_topic_names())
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap,
                                 request_timeout_ms=5000)
@@ -140,5 +143,7 @@ async def _until_stopped_or_lost(settings: Settings, stop: asyncio.Event) -> str
                 return f"unreachable ({type(exc).__name__})"
             if missing := expected - topics:
                 return f"lost {len(missing)} topics"
+            if stuck.is_set():
+                return "answers, but a commit never ended"
     finally:
         await admin.close()
