@@ -23,6 +23,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from streams.providers.catalog import PROVIDERS, Wire
+from streams.providers.types import RUN_HEADER
 from streams.simulator.answers import (
     estimate_tokens,
     true_rates,
@@ -118,7 +119,7 @@ class _ProviderHandler:
         else:
             full_text = self._brand_answer(call, version)
         text, cut = truncate(full_text, call.max_tokens)
-        state.calls_by_identity[identity] = state.calls_by_identity.get(identity, 0) + 1
+        state.paid(request.headers.get(RUN_HEADER, ""), identity)
         state.record(provider, key_fp, 200)
         body = ok_body(provider, version, text, cut, prompt_tokens, estimate_tokens(text),
                         state.next_id())
@@ -143,7 +144,8 @@ class _ProviderHandler:
 
 def _admin_routes(state: SimulatorState) -> list[web.RouteDef]:
     async def get_stats(request: web.Request) -> web.Response:
-        return json_response(200, state.stats(identities=request.query.get("identities") != "0"))
+        return json_response(200, state.stats(identities=request.query.get("identities") != "0",
+                                              run=request.query.get("run")))
 
     async def get_config(request: web.Request) -> web.Response:
         return json_response(200, state.public_config())

@@ -50,6 +50,9 @@ class SimulatorState:
         self.by_provider: dict[str, dict[str, int]] = {}
         self.by_key: dict[str, dict[str, dict[str, int]]] = {}
         self.calls_by_identity: dict[str, int] = {}
+        # The same, per run (the request's run header): runs that ask the same question of the
+        # same model share an identity, and a run's own payments are what a test holds it to.
+        self.calls_by_run: dict[str, dict[str, int]] = {}
         self.attempts: dict[str, int] = {}
         self.buckets: dict[tuple[str, str, str], Bucket] = {}
 
@@ -84,8 +87,13 @@ class SimulatorState:
         self._sequence += 1
         return f"{self._sequence:016x}"
 
-    def stats(self, *, identities: bool = True) -> JSON:
-        paid = self.calls_by_identity
+    def paid(self, run: str, identity: str) -> None:
+        self.calls_by_identity[identity] = self.calls_by_identity.get(identity, 0) + 1
+        of_run = self.calls_by_run.setdefault(run, {})
+        of_run[identity] = of_run.get(identity, 0) + 1
+
+    def stats(self, *, identities: bool = True, run: str | None = None) -> JSON:
+        paid = self.calls_by_identity if run is None else self.calls_by_run.get(run, {})
         out: JSON = {
             "total_requests": self.total,
             "by_provider": self.by_provider,

@@ -39,7 +39,7 @@ async def test_run_completes_after_broker_restart(
     dsn = settings.postgres.dsn.get_secret_value()
     simulator.configure({"latency_ms": 40})
     run_id = uuid.uuid4()
-    ledger = await paid_by_identity(simulator)
+    ledger = await paid_by_identity(simulator, run_id)
     try:
         async with running_groups(["capture", "provider-calls"], settings):
             await publish_domains(settings, brand_entries(DOMAINS, offset=120), run_id)
@@ -84,6 +84,6 @@ async def test_run_completes_after_broker_restart(
     assert row["succeeded_calls"] == CALLS
     # Answers still on the (memory-only) broker when it died were paid and are lost with it:
     # those calls are paid again; nothing else is.
-    second_paid = await extra_paid(simulator, ledger, await run_identities(dsn, run_id))
+    second_paid = await extra_paid(simulator, run_id, ledger, await run_identities(dsn, run_id))
     assert 0 <= second_paid <= len(exposed), (
         f"{second_paid} second paid calls, {len(exposed)} exposed to the restart")

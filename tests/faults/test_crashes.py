@@ -44,7 +44,7 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     dsn = migrated.postgres.dsn.get_secret_value()
     run_id = uuid.uuid4()
     simulator.configure({"latency_ms": 150})
-    ledger = await paid_by_identity(simulator)
+    ledger = await paid_by_identity(simulator, run_id)
     try:
         # 2 keys × 2 calls/s × 8 providers: the run takes about a minute, so both faults land
         # well inside it.
@@ -65,7 +65,7 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
             groups.kill("provider-calls")
             stored_at_kill = await answered(dsn, run_id)
             exposed = await in_flight(dsn, run_id)
-            extra_before_calls = await extra_paid(simulator, ledger, identities)
+            extra_before_calls = await extra_paid(simulator, run_id, ledger, identities)
             groups.start("provider-calls")
 
             async def exposed_settled() -> bool:
@@ -80,7 +80,7 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
             # Killed, capture leaves answers paid and published but not stored.
             groups.kill("capture")
             stored_at_kill = await answered(dsn, run_id)
-            extra_before_capture = await extra_paid(simulator, ledger, identities)
+            extra_before_capture = await extra_paid(simulator, run_id, ledger, identities)
 
             async def answers_waiting() -> bool:
                 # Answers pile up while capture is down: 50 of them, or all the run had left
@@ -122,7 +122,7 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     # Only calls in flight in the killed provider-calls process may have been paid twice (the
     # claim keeps every other redelivered request from being paid again), and storing the
     # answers capture had not stored paid for nothing again.
-    extra_end = await extra_paid(simulator, ledger, identities)
+    extra_end = await extra_paid(simulator, run_id, ledger, identities)
     assert extra_end == extra_before_capture, (
         f"the capture kill cost no second payment; paid twice:\n"
         f"{await paid_twice(dsn, run_id, simulator, ledger)}\n"
@@ -131,5 +131,5 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
     assert 0 <= second_paid <= len(exposed), (
         f"{second_paid} second paid calls, {len(exposed)} in flight at the kill")
     # Every call of the run paid at least once, and nothing paid twice but the above.
-    now = await paid_by_identity(simulator)
+    now = await paid_by_identity(simulator, run_id)
     assert sum(now.get(i, 0) - ledger.get(i, 0) for i in identities) == CALLS + second_paid

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from streams.providers import SAMPLE_HEADER
+from streams.providers import RUN_HEADER, SAMPLE_HEADER
 from streams.providers.catalog import PROVIDERS
 from streams.runs.prompts import PROMPT_SETS
 from streams.simulator import (
@@ -72,8 +72,8 @@ def chat_body(provider: str, text: str, seed: int, max_tokens: int) -> dict[str,
 
 async def openai_call(http: httpx.AsyncClient, sim: RunningSimulator, text: str, *,
                       provider: str = "openai", key: str | None = "sk-test", seed: int = 0,
-                      max_tokens: int = 400) -> httpx.Response:
-    headers = {SAMPLE_HEADER: str(seed)}
+                      max_tokens: int = 400, run: str = "") -> httpx.Response:
+    headers = {SAMPLE_HEADER: str(seed), RUN_HEADER: run}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     return await http.post(f"{sim.base_urls()[provider]}/chat/completions", headers=headers,
@@ -407,6 +407,15 @@ async def test_stats_and_identities(sim: RunningSimulator, client: httpx.AsyncCl
     assert sorted(data["calls_by_identity"].values()) == [1, 1, 2]
     assert data["duplicates"] == 1 and data["paid_calls"] == 4
     assert all(len(identity) == 16 for identity in data["calls_by_identity"])
+
+    # Two runs asking the same question pay for the same identity; each run's ledger is its own.
+    await openai_call(client, sim, prompt("describe"), seed=1, run="run-a")
+    await openai_call(client, sim, prompt("describe"), seed=1, run="run-b")
+    await openai_call(client, sim, prompt("describe"), seed=1, run="run-b")
+    runs = [(await client.get(f"{sim.url}/_sim/stats", params={"run": run})).json()
+            for run in ("run-a", "run-b", "run-c")]
+    assert [sorted(r["calls_by_identity"].values()) for r in runs] == [[1], [2], []]
+    assert (await stats(client, sim))["calls_by_identity"] != runs[1]["calls_by_identity"]
 
     assert (await client.post(f"{sim.url}/_sim/reset")).status_code == 200
     cleared = await stats(client, sim)

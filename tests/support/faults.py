@@ -47,10 +47,12 @@ def kill_service(stack_dir: Path, service: str) -> None:
     os.kill(status.pid, signal.SIGKILL)
 
 
-async def paid_by_identity(simulator: Any) -> dict[str, int]:
-    """How often the provider was paid for each call identity (its model, prompt and sample)."""
+async def paid_by_identity(simulator: Any, run_id: uuid.UUID | None = None) -> dict[str, int]:
+    """How often the provider was paid for each call identity (its model, prompt and sample),
+    by every run or by ``run_id``'s calls alone (other tests' runs ask the same questions)."""
+    query = {} if run_id is None else {"run": str(run_id)}
     async with httpx.AsyncClient() as client:
-        response = await client.get(f"{simulator.url}/_sim/stats", timeout=10)
+        response = await client.get(f"{simulator.url}/_sim/stats", params=query, timeout=10)
         response.raise_for_status()
         return {identity: int(count)
                 for identity, count in response.json()["calls_by_identity"].items()}
@@ -80,11 +82,11 @@ def identity_of(provider: str, model: str, prompt: str, sample: int) -> str:
                           ).hexdigest()[:16]
 
 
-async def extra_paid(simulator: Any, since: dict[str, int], only: set[str]) -> int:
-    """Payments beyond one per call identity of ``only`` since the snapshot ``since``: the
-    simulator's own count, independent of the system's bookkeeping. Tests share sample brands,
-    so an identity paid by an earlier test counts from its count at the snapshot."""
-    now = await paid_by_identity(simulator)
+async def extra_paid(simulator: Any, run_id: uuid.UUID, since: dict[str, int],
+                     only: set[str]) -> int:
+    """Payments for ``run_id``'s calls beyond one per call identity of ``only`` since the
+    snapshot ``since``: the simulator's own count, independent of the system's bookkeeping."""
+    now = await paid_by_identity(simulator, run_id)
     return sum(max(0, now.get(identity, 0) - since.get(identity, 0) - 1) for identity in only)
 
 
@@ -166,7 +168,7 @@ async def paid_twice(dsn: str, run_id: uuid.UUID, simulator: Any,
                FROM calls WHERE run_id = $1""", run_id)
     finally:
         await connection.close()
-    now = await paid_by_identity(simulator)
+    now = await paid_by_identity(simulator, run_id)
     lines = []
     for row in rows:
         request = json.loads(row["request"])
