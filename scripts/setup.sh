@@ -18,6 +18,10 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
     echo 'create_main_cluster = false' \
         | as_root tee /etc/postgresql-common/createcluster.d/no-main-cluster.conf >/dev/null
 fi
+# The dashboard's page tests run in a real browser.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    packages+=(chromium chromium-driver)
+fi
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
 fi

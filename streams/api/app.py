@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
@@ -28,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import ALL, Domain, InvalidDomain, normalize_domain
 from producers import DomainEntry, publish_run
+from streams.api import pages
+from streams.api.dashboard import SignInNeeded, dashboard_router, sign_in_redirect
 from streams.api.keys import ApiKey, authenticate, list_keys
 from streams.api.limits import KeyLimiter
 from streams.api.metrics import ApiMetrics
@@ -52,6 +54,8 @@ from streams.visibility.report import project_report, report_as_json
 
 logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+# Answered as problem+json; every other path is a dashboard page.
+API_PATHS = ("/v1/", "/metrics", "/docs", "/openapi.json")
 MAX_PAGE = 500
 
 
@@ -187,15 +191,20 @@ def needs(scope: str) -> Callable[..., Awaitable[ApiKey]]:
         if scope == "write" and found.scope != "write":
             raise Problem(403, "Forbidden", f"key {found.fingerprint} is read-only; "
                           "this route needs a write key")
-        decision = await api.limiter.take(found.fingerprint)
-        if not decision.allowed:
-            raise Problem(429, "Too Many Requests",
-                          f"key {found.fingerprint} is over its limit of "
-                          f"{api.settings.api.per_minute} requests per minute",
-                          decision.headers())
-        response.headers.update(decision.headers())
+        response.headers.update(await within_limit(request, found))
         return found
     return check
+
+
+async def within_limit(request: Request, key: ApiKey) -> dict[str, str]:
+    """The key's ``RateLimit-*`` headers; 429 when it is over its limit (across replicas)."""
+    api = state(request)
+    decision = await api.limiter.take(key.fingerprint)
+    if not decision.allowed:
+        raise Problem(429, "Too Many Requests",
+                      f"key {key.fingerprint} is over its limit of "
+                      f"{api.settings.api.per_minute} requests per minute", decision.headers())
+    return decision.headers()
 
 
 # Module level: FastAPI resolves these annotations in the module's namespace.
@@ -232,9 +241,16 @@ def create_app(settings: Settings) -> FastAPI:
         return problem(exc.status, exc.title, exc.detail, exc.headers)
 
     @app.exception_handler(DomainRunnerError)
-    async def _ours(request: Request, exc: DomainRunnerError) -> JSONResponse:
+    async def _ours(request: Request, exc: DomainRunnerError) -> Response:
         status = 404 if isinstance(exc, LookupError) else 400
+        if not request.url.path.startswith(API_PATHS):
+            return HTMLResponse(pages.render("error.html", title=type(exc).__name__,
+                                             message=str(exc)), status_code=status)
         return problem(status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        return sign_in_redirect(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -373,6 +389,8 @@ def create_app(settings: Settings) -> FastAPI:
         await metrics.refresh(api.pool, await limiter.key_states(), lags)
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    app.state.page_limit = within_limit
+    app.include_router(dashboard_router())
     return app
 
 

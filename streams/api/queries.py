@@ -107,7 +107,9 @@ async def leaderboard(pool: asyncpg.Pool, *, industry: str | None, provider: str
              AND ($3::text IS NULL OR f.industry = $3)
            ORDER BY s.domain, s.run_created_at DESC""", provider, SCORING_VERSION, industry)
     board = [_row(r, "metrics") for r in rows]
-    board.sort(key=lambda r: (-(r["metrics"]["composite"]["value"] or 0.0), r["domain"]))
+    # Unscored composites (too few samples) last, ties by domain: as the dashboard orders.
+    board.sort(key=lambda r: (r["metrics"]["composite"]["value"] is None,
+                              -(r["metrics"]["composite"]["value"] or 0.0), r["domain"]))
     return board[:limit]
 
 

@@ -5,7 +5,6 @@ never shows up in a log."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import subprocess
@@ -17,10 +16,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
-from streams.api import create_app, create_key, revoke_key
+from streams.api import create_key, revoke_key
 from streams.config import Api, Settings
+from tests.support.api import serving
 from tests.support.groups import running_groups
 from tests.support.kafka import wait_until
 
@@ -69,22 +68,12 @@ async def api(migrated: Settings, logged: list[str]) -> AsyncIterator[RunningApi
     assert pool is not None
     read_key, _ = await create_key(pool, name="test reader", scope="read")
     write_key, _ = await create_key(pool, name="test writer", scope="write")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
-                                           log_level="debug", log_config=None,
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: _started(server), timeout_s=30, what="the API to listen")
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield RunningApi(f"http://127.0.0.1:{port}", settings, pool, read_key, write_key)
+        # uvicorn's own logging config off: its records reach the collecting root handler.
+        async with serving(settings, log_level="debug", uvicorn_logging=False) as url:
+            yield RunningApi(url, settings, pool, read_key, write_key)
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
         await pool.close()
-
-
-async def _started(server: uvicorn.Server) -> bool:
-    return server.started
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -124,37 +113,23 @@ async def test_a_revoked_key_is_401_and_a_read_key_cannot_write(api: RunningApi)
     assert forbidden.headers["content-type"] == "application/problem+json"
 
 
-async def _serve(settings: Settings) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    await wait_until(lambda: _started(server), timeout_s=30, what="an API replica")
-    return server, task, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-
 async def test_over_the_limit_is_429_with_retry_after_for_every_replica(
         api: RunningApi) -> None:
     key, _ = await create_key(api.pool, name="busy", scope="read")
     # Two replicas on the same Redis: the limit is the key's, whichever replica answers. Two a
     # minute refill one token every 30 s, so however slow the machine, the burst is all.
     strict = api.settings.model_copy(update={"api": Api(per_minute=2, burst=BURST)})
-    replicas = [await _serve(strict) for _ in range(2)]
-    try:
-        statuses = []
-        async with httpx.AsyncClient() as client:
-            for i in range(BURST + 5):
-                response = await client.get(f"{replicas[i % 2][2]}/v1/runs",
-                                            headers=bearer(key))
-                statuses.append(response.status_code)
-                if response.status_code == 200:
-                    assert int(response.headers["ratelimit-limit"]) == BURST
-                    assert int(response.headers["ratelimit-remaining"]) >= 0
-                else:
-                    refused = response
-    finally:
-        for server, task, _ in replicas:
-            server.should_exit = True
-            await asyncio.wait_for(task, timeout=30)
+    statuses = []
+    async with serving(strict) as one, serving(strict) as two, httpx.AsyncClient() as client:
+        replicas = (one, two)
+        for i in range(BURST + 5):
+            response = await client.get(f"{replicas[i % 2]}/v1/runs", headers=bearer(key))
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                assert int(response.headers["ratelimit-limit"]) == BURST
+                assert int(response.headers["ratelimit-remaining"]) >= 0
+            else:
+                refused = response
     assert statuses == [200] * BURST + [429] * 5, statuses
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["retry-after"]) <= 30
