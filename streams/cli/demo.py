@@ -152,7 +152,44 @@ async def _project_reports(runs: list[tuple[str, uuid.UUID]],
     return reports
 
 
-def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
+async def _html_report(run_id: uuid.UUID) -> str:
+    from streams.api.pages import run_page
+
+    pool = await create_pool(get_settings(), max_size=2)
+    try:
+        return await run_page(pool, run_id, standalone=True)
+    finally:
+        await pool.close()
+
+
+async def _read_key() -> str:
+    from streams.api import create_key
+
+    pool = await create_pool(get_settings(), max_size=1)
+    try:
+        key, _ = await create_key(pool, name="demo --serve", scope="read")
+    finally:
+        await pool.close()
+    return key
+
+
+def _serve(port: int, console: Console) -> None:
+    """The API and dashboard on the demo's data until Ctrl-C."""
+    import uvicorn
+
+    from streams.api import create_app
+
+    key = asyncio.run(_read_key())
+    console.print(f"dashboard and API: [bold]http://127.0.0.1:{port}/[/] (Ctrl-C stops "
+                  "everything)\nsign in with this read key, shown once and stored only as a "
+                  "hash:", highlight=False)
+    print(key, flush=True)
+    uvicorn.run(create_app(get_settings()), host="127.0.0.1", port=port, log_level="warning",
+                proxy_headers=False)
+
+
+def run_demo(*, limit: int | None, samples: int, timeout_s: float,
+             serve_port: int | None = None) -> int:
     console = Console()
     started_stack = not all(s.running for s in stack.stack_status().values())
     with ExitStack() as cleanup:
@@ -190,5 +227,11 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float) -> int:
         project_reports = asyncio.run(_project_reports(projects, timeout_s))
         for project in project_reports:
             render_project_report(project, console)
+        html = stack.STACK_DIR / "reports" / f"{run_id}.html"
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(asyncio.run(_html_report(run_id)), encoding="utf-8")
+        console.print(f"the run's report with its plots: {html}", highlight=False)
         complete = all(p.status == "complete" for p in project_reports)
+        if serve_port is not None:
+            _serve(serve_port, console)
         return 0 if report.status == "complete" and complete else 1

@@ -110,6 +110,10 @@ def _report(args: argparse.Namespace) -> int:
         try:
             report = await run_report(pool, uuid.UUID(args.run_id))
             brands = await run_scores(pool, report.run_id)
+            if args.html:
+                from streams.api.pages import run_page
+
+                html.append(await run_page(pool, report.run_id, standalone=True))
         finally:
             await pool.close()
         if args.json:
@@ -117,7 +121,11 @@ def _report(args: argparse.Namespace) -> int:
         else:
             render_report(report, Console(), brands)
 
+    html: list[str] = []
     asyncio.run(main())
+    if args.html:
+        Path(args.html).write_text(html[0], encoding="utf-8")
+        Console(stderr=True).print(f"wrote {args.html}", highlight=False)
     return 0
 
 
@@ -135,7 +143,8 @@ def _keys(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from streams.cli.demo import run_demo
 
-    return run_demo(limit=args.limit, samples=args.samples, timeout_s=args.timeout)
+    return run_demo(limit=args.limit, samples=args.samples, timeout_s=args.timeout,
+                    serve_port=args.port if args.serve else None)
 
 
 def _schemas(args: argparse.Namespace) -> int:
@@ -187,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("report", help="summarise a run from the stored responses")
     p.add_argument("run_id")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write a self-contained HTML page with the plots")
     p.set_defaults(handler=_report)
 
     p = commands.add_parser("keys", help="each provider key's state, limits and bucket levels")
@@ -199,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="publish only the first N domains")
     p.add_argument("--samples", type=int, default=1)
     p.add_argument("--timeout", type=float, default=600.0)
+    p.add_argument("--serve", action="store_true",
+                   help="then leave the API and dashboard running on the demo's data "
+                        "(Ctrl-C stops everything)")
+    p.add_argument("--port", type=int, default=8000, help="the dashboard's port with --serve")
     p.set_defaults(handler=_demo)
 
     add_ops_commands(commands)

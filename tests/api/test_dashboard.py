@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,3 +246,24 @@ async def test_pages_refuse_without_a_key_and_never_redirect_off_site(site: Site
     assert revoked.status_code == 303
     for response in (missing, bad_run, page):
         assert site.key not in response.text
+
+
+async def test_report_html_is_one_self_contained_page(site: Site, tmp_path: Path) -> None:
+    run_id = site.census.runs[-1]
+    out = tmp_path / "report.html"
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "streams.cli", "report", str(run_id),
+                         "--html", str(out)],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    scores = await site.api(f"/v1/brands/{NEWS_BRAND}/scores")
+    composite = next(s for s in scores["scores"] if s["provider"] == "all")["metrics"]["composite"]
+    # What the run found, in the terminal and in the page, plot included.
+    assert "what the models know" in done.stdout and NEWS_BRAND in done.stdout
+    assert f'data-domain="{NEWS_BRAND}"' in page
+    assert f'data-value="{composite["value"]}"' in page
+    assert page.count('id="run-bar-') >= 10 and "<svg" in page
+    # Self-contained: nothing fetched from anywhere, no script, no links into the dashboard.
+    assert "<script" not in page and "src=" not in page
+    assert 'href="/' not in page and "<link" not in page
