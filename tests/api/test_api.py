@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from streams.api import create_key, revoke_key
 from streams.config import Api, Settings
@@ -264,11 +265,18 @@ def test_api_keys_create_prints_the_key_alone_on_the_last_line(migrated: Setting
     assert "cli test" in listed.stdout and key not in listed.stdout + listed.stderr
 
 
-def test_no_key_reached_a_log(api: RunningApi, logged: list[str]) -> None:
+def test_no_key_reached_a_log_or_a_trace(api: RunningApi, logged: list[str],
+                                          spans: InMemorySpanExporter) -> None:
     """Every record any logger wrote while this module's API served (uvicorn's access log,
-    ours, the libraries'), searched for the keys the tests sent."""
+    ours, the libraries'), and every span the session recorded (the run published through the
+    API included), searched for the keys the tests sent."""
     assert len(logged) > 10
-    text = "\n".join(logged)
-    for key in (api.read_key, api.write_key):
-        assert key not in text
-        assert key[3:20] not in text
+    finished = spans.get_finished_spans()
+    assert finished, "the session recorded spans"
+    traced = "\n".join(f"{span.name} {dict(span.attributes or {})!r} "
+                       f"{[dict(e.attributes or {}) for e in span.events]!r}"
+                       for span in finished)
+    for text in ("\n".join(logged), traced):
+        for key in (api.read_key, api.write_key):
+            assert key not in text
+            assert key[3:20] not in text

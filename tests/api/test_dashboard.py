@@ -28,7 +28,7 @@ from streams.config import Api, Settings
 from tests.support.api import serving
 from tests.support.browser import chromium
 from tests.truth.scenario import NEWS_BRAND, SWITCHED, Scenario, scenario
-from tests.truth.visibility_scenario import VisibilityScenario, visibility_scenario
+from tests.truth.visibility_scenario import TRACKED, VisibilityScenario, visibility_scenario
 
 pytestmark = pytest.mark.stack
 
@@ -267,3 +267,22 @@ async def test_report_html_is_one_self_contained_page(site: Site, tmp_path: Path
     # Self-contained: nothing fetched from anywhere, no script, no links into the dashboard.
     assert "<script" not in page and "src=" not in page
     assert 'href="/' not in page and "<link" not in page
+
+
+async def test_history_routes_page_through_the_scenarios_runs(site: Site) -> None:
+    runs = [str(r) for r in site.census.runs]
+    pages, cursor = [], None
+    while True:
+        page = await site.api(f"/v1/brands/{NEWS_BRAND}/history", provider="all", limit=1,
+                              **({"cursor": cursor} if cursor else {}))
+        pages += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    # Newest first, one stored row per run, each metric with its n and interval.
+    assert [item["run_id"] for item in pages] == runs[::-1]
+    composite = pages[0]["metrics"]["composite"]
+    assert composite["n"] > 0 and composite["low"] <= composite["value"] <= composite["high"]
+    trend = await site.api(f"/v1/projects/{PROJECT}/history", provider="openai")
+    assert {str(item["run_id"]) for item in trend["items"]} == {
+        str(r) for r in site.project.runs}
+    assert {item["brand"] for item in trend["items"]} == set(TRACKED)
