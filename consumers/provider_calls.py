@@ -76,10 +76,11 @@ def register(resources: Resources) -> None:
             if isinstance(outcome, Unsent) and outcome.status == "abandoned":
                 return None
             if isinstance(outcome, RawResponse):
-                await until_stored(lambda: mark_answered(pool, request.call_id),
+                answer = outcome
+                await until_stored(lambda: mark_answered(pool, request.call_id, answer),
                                    what="provider-calls answered")
                 future: asyncio.Future[Any] = await broker.publish(
-                    outcome, RESPONSES_RAW.name, key=envelope.key,
+                    answer, RESPONSES_RAW.name, key=envelope.key,
                     correlation_id=str(request.call_id), no_confirm=True,
                 )
                 return future

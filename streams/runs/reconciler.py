@@ -3,11 +3,14 @@ passed, and work lost anywhere (broker restart, crash before publishing) — cal
 nor dead-lettered, published (or answered) longer ago than a grace period and held by no live
 claim.
 
-An answered call is paid for: it is called again only when its answer is certainly lost, i.e.
-capture has consumed every answer on the ``responses.raw`` partition the answer's key maps to and
-it is still not stored. While capture lags there (down, restarting, catching up) the answer is
-waiting, not lost: paying again then would pay every waiting answer twice. The check is per
-partition so that a steady flow of answers elsewhere does not hold a lost one back."""
+An answered call is paid for, and its answer is kept with it (``calls.answer``) until capture
+stores it. An answer is lost only when capture has consumed every answer on the
+``responses.raw`` partition its key maps to and it is still not stored; the reconciler then
+publishes the kept answer again (capture stores each call's answer once), so a lost answer
+never costs a second payment. While capture lags there (down, restarting, catching up) the
+answer is waiting, not lost. The check is per partition so that a steady flow of answers
+elsewhere does not hold a lost one back. A call answered before answers were kept (no
+``answer``) is called again, as before."""
 
 from __future__ import annotations
 
@@ -40,15 +43,25 @@ WHERE call_id IN (
        OR (status = 'pending'
            AND published_at < now() - make_interval(secs => $1)
            AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2)))
-       -- answered, but the answer never reached PostgreSQL (lost with the broker or with the
-       -- process that was to publish it): known only once capture has caught up on its
+       -- answered before answers were kept, and the answer lost (with the broker or with
+       -- the process that was to publish it): known only once capture has caught up on its
        -- partition ($4)
-       OR (status = 'answered' AND call_id = ANY($4::uuid[])
+       OR (status = 'answered' AND answer IS NULL AND call_id = ANY($4::uuid[])
            AND claimed_at < now() - make_interval(secs => $1))
     ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
 RETURNING call_id, domain, request::text AS request, attempts
+"""
+
+
+# Lost answers that were kept: published again as they are. Marked in the statement that
+# selects them, so two reconcilers never publish the same answer at once.
+_KEPT_ANSWERS = """
+UPDATE calls SET claimed_at = now()
+WHERE call_id = ANY($1::uuid[]) AND status = 'answered' AND answer IS NOT NULL
+  AND claimed_at < now() - make_interval(secs => $2)
+RETURNING call_id, domain, answer::text AS answer
 """
 
 
@@ -98,8 +111,15 @@ async def republish_due_calls(
     statement that selects them, so two reconcilers never publish the same call at once; if the
     publish then fails, the call is due again after the grace period."""
     lost = await lost_answers(pool, bootstrap, grace_s=grace_s, limit=limit)
+    answers = await pool.fetch(_KEPT_ANSWERS, lost, grace_s) if lost else []
     rows = await pool.fetch(_DUE_CALLS, grace_s, lease_s, limit, lost)
     pending: list[asyncio.Future[Any]] = []
+    for row in answers:
+        pending.append(await broker.publish(
+            row["answer"].encode(), RESPONSES_RAW.name, key=row["domain"].encode(),
+            headers={RECONCILED_HEADER: "answer", "content-type": "application/json"},
+            correlation_id=str(row["call_id"]), no_confirm=True,
+        ))
     for row in rows:
         pending.append(await broker.publish(
             row["request"].encode(), PROVIDER_CALLS.name, key=row["domain"].encode(),
@@ -107,9 +127,11 @@ async def republish_due_calls(
             correlation_id=str(row["call_id"]), no_confirm=True,
         ))
     await asyncio.gather(*pending)
+    if answers:
+        logger.info("re-published %d lost answers (kept, not paid again)", len(answers))
     if rows:
         logger.info("re-published %d due calls", len(rows))
-    return len(rows)
+    return len(rows) + len(answers)
 
 
 async def reconcile_forever(

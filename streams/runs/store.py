@@ -81,7 +81,7 @@ inserted AS (
     ON CONFLICT (call_id) DO NOTHING
     RETURNING call_id, status),
 updated AS (
-    UPDATE calls SET status = inserted.status FROM inserted
+    UPDATE calls SET status = inserted.status, answer = NULL FROM inserted
     WHERE calls.call_id = inserted.call_id RETURNING calls.call_id)
 SELECT i.call_id, i.run_id, i.status,
        CASE WHEN ins.call_id IS NOT NULL THEN 'stored'
@@ -238,12 +238,13 @@ async def hold_claim(pool: asyncpg.Pool, call_id: UUID, token: UUID) -> bool:
     return bool(held)
 
 
-async def mark_answered(pool: asyncpg.Pool, call_id: UUID) -> None:
+async def mark_answered(pool: asyncpg.Pool, call_id: UUID, answer: RawResponse) -> None:
     """The answer is about to be published: no claim may take (and pay for) the call again
-    while capture has not stored it; the reconciler counts it lost only after the grace period."""
+    while capture has not stored it, and the answer itself is kept with the call, so that one
+    lost on the way is published again by the reconciler, not paid for again."""
     await pool.execute(
-        """UPDATE calls SET status = 'answered', claimed_at = now()
-           WHERE call_id = $1 AND status = 'pending'""", call_id)
+        """UPDATE calls SET status = 'answered', claimed_at = now(), answer = $2::jsonb
+           WHERE call_id = $1 AND status = 'pending'""", call_id, answer.model_dump_json())
 
 
 async def schedule_retry(

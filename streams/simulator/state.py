@@ -53,6 +53,8 @@ class SimulatorState:
         # The same, per run (the request's run header): runs that ask the same question of the
         # same model share an identity, and a run's own payments are what a test holds it to.
         self.calls_by_run: dict[str, dict[str, int]] = {}
+        # When each was paid (Unix time): which fault a second payment belongs to is in when.
+        self.paid_at_by_run: dict[str, dict[str, list[float]]] = {}
         self.attempts: dict[str, int] = {}
         self.buckets: dict[tuple[str, str, str], Bucket] = {}
 
@@ -91,6 +93,7 @@ class SimulatorState:
         self.calls_by_identity[identity] = self.calls_by_identity.get(identity, 0) + 1
         of_run = self.calls_by_run.setdefault(run, {})
         of_run[identity] = of_run.get(identity, 0) + 1
+        self.paid_at_by_run.setdefault(run, {}).setdefault(identity, []).append(time.time())
 
     def stats(self, *, identities: bool = True, run: str | None = None) -> JSON:
         paid = self.calls_by_identity if run is None else self.calls_by_run.get(run, {})
@@ -104,6 +107,8 @@ class SimulatorState:
         }
         if identities:
             out["calls_by_identity"] = paid
+            if run is not None:
+                out["paid_at"] = self.paid_at_by_run.get(run, {})
         return out
 
     def public_config(self) -> JSON:

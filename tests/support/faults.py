@@ -58,36 +58,10 @@ async def paid_by_identity(simulator: Any, run_id: uuid.UUID | None = None) -> d
                 for identity, count in response.json()["calls_by_identity"].items()}
 
 
-async def run_identities(dsn: str, run_id: uuid.UUID) -> set[str]:
-    """The simulator's identities of the run's calls (its own formula: provider, model, prompt
-    and sample), so that leftovers of other tests paid meanwhile are not counted."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        rows = await connection.fetch(
-            "SELECT provider, model, request::text AS request FROM calls WHERE run_id = $1",
-            run_id)
-    finally:
-        await connection.close()
-    identities = set()
-    for row in rows:
-        request = json.loads(row["request"])
-        identities.add(identity_of(row["provider"], row["model"], request["prompt"],
-                                   request["sample"]))
-    return identities
-
-
 def identity_of(provider: str, model: str, prompt: str, sample: int) -> str:
     """The simulator's identity of a call (its ledger's key): provider, model, prompt, sample."""
     return hashlib.sha256("\x1f".join((provider, model, prompt, str(sample))).encode()
                           ).hexdigest()[:16]
-
-
-async def extra_paid(simulator: Any, run_id: uuid.UUID, since: dict[str, int],
-                     only: set[str]) -> int:
-    """Payments for ``run_id``'s calls beyond one per call identity of ``only`` since the
-    snapshot ``since``: the simulator's own count, independent of the system's bookkeeping."""
-    now = await paid_by_identity(simulator, run_id)
-    return sum(max(0, now.get(identity, 0) - since.get(identity, 0) - 1) for identity in only)
 
 
 async def in_flight(dsn: str, run_id: uuid.UUID) -> set[uuid.UUID]:
@@ -116,27 +90,6 @@ async def stored_calls(dsn: str, call_ids: set[uuid.UUID]) -> int:
         await connection.close()
 
 
-async def unpaid_calls(dsn: str, run_id: uuid.UUID) -> int:
-    """Calls of the run not answered yet (pending or waiting for a retry)."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        return int(await connection.fetchval(
-            "SELECT count(*) FROM calls WHERE run_id = $1 AND status IN ('pending', 'retrying')",
-            run_id))
-    finally:
-        await connection.close()
-
-
-async def waiting_answers(dsn: str, run_id: uuid.UUID) -> int:
-    """Answers paid and published that capture has not stored yet."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        return int(await connection.fetchval(
-            "SELECT count(*) FROM calls WHERE run_id = $1 AND status = 'answered'", run_id))
-    finally:
-        await connection.close()
-
-
 async def stalled_calls(dsn: str, run_id: uuid.UUID) -> str:
     """Where a run's unfinished calls stand, for a failure's message: counts by status, and the
     oldest few with their claim and publish times."""
@@ -156,32 +109,56 @@ async def stalled_calls(dsn: str, run_id: uuid.UUID) -> str:
             + "; ".join(str(dict(r)) for r in oldest))
 
 
-async def paid_twice(dsn: str, run_id: uuid.UUID, simulator: Any,
-                     since: dict[str, int]) -> str:
-    """The run's calls paid more than once since the snapshot ``since``, with where each stands,
-    for a failure's message: which fault path re-paid them is in their claims and attempts."""
+async def payments_by_call(dsn: str, run_id: uuid.UUID,
+                           simulator: Any) -> dict[uuid.UUID, list[float]]:
+    """When the provider was paid for each of the run's calls (Unix times): the simulator's own
+    record for the run, mapped to call ids through the simulator's identity formula."""
     connection = await asyncpg.connect(dsn)
     try:
         rows = await connection.fetch(
-            """SELECT call_id, provider, model, request::text AS request, status, attempts,
-                      claims, last_error, published_at, claimed_at
-               FROM calls WHERE run_id = $1""", run_id)
+            """SELECT call_id, provider, model, request::text AS request FROM calls
+               WHERE run_id = $1""", run_id)
     finally:
         await connection.close()
-    now = await paid_by_identity(simulator, run_id)
-    lines = []
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{simulator.url}/_sim/stats", params={"run": str(run_id)},
+                                    timeout=10)
+        response.raise_for_status()
+        paid_at: dict[str, list[float]] = response.json()["paid_at"]
+    by_call = {}
     for row in rows:
         request = json.loads(row["request"])
-        identity = identity_of(row["provider"], row["model"], request["prompt"],
-                               request["sample"])
-        paid = now.get(identity, 0) - since.get(identity, 0)
-        if paid > 1:
-            lines.append(f"{row['call_id']} paid {paid}x: status={row['status']} "
-                         f"attempts={row['attempts']} claims={row['claims']} "
-                         f"published={row['published_at']:%H:%M:%S.%f} "
-                         f"claimed={row['claimed_at']} "
-                         f"error={row['last_error']}")
-    return "\n".join(lines) or "none"
+        by_call[row["call_id"]] = paid_at.get(identity_of(row["provider"], row["model"],
+                                                          request["prompt"],
+                                                          request["sample"]), [])
+    return by_call
+
+
+async def answered_calls(dsn: str, run_id: uuid.UUID) -> set[uuid.UUID]:
+    """Calls paid and published whose answer capture has not stored yet."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT call_id FROM calls WHERE run_id = $1 AND status = 'answered'", run_id)
+        return {row["call_id"] for row in rows}
+    finally:
+        await connection.close()
+
+
+async def describe_calls(dsn: str, call_ids: set[uuid.UUID]) -> str:
+    """Where each call stands, for a failure's message: which fault path re-paid a call is in
+    its claims and attempts."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            """SELECT call_id, status, attempts, claims, last_error, published_at, claimed_at
+               FROM calls WHERE call_id = ANY($1::uuid[]) ORDER BY published_at""",
+            list(call_ids))
+    finally:
+        await connection.close()
+    return "\n".join(f"{r['call_id']}: status={r['status']} attempts={r['attempts']} "
+                     f"claims={r['claims']} published={r['published_at']} "
+                     f"claimed={r['claimed_at']} error={r['last_error']}" for r in rows) or "none"
 
 
 def reconciler_lines(log: Path) -> str:
