@@ -33,7 +33,7 @@ from streams.runtime.postgres import create_pool
 from streams.runtime.tracing import configure_tracing, record_span
 
 FETCH_TIMEOUT_S = 30.0
-_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
            "application/x-ndjson;q=0.9, */*;q=0.5")
 
 
@@ -59,7 +59,7 @@ async def fetch_source(url: str, fetcher: SafeFetcher) -> NewsFeed:
     redirects checked, the body capped at ``MAX_FEED_BYTES``); ``InputError`` naming the URL
     when it cannot be fetched."""
     try:
-        reply = await fetcher.get(url, accept=_ACCEPT)
+        reply = await fetcher.get(url, accept=FEED_ACCEPT)
     except FetchError as exc:
         raise InputError(f"{url}: {exc}") from None
     except httpx.HTTPError as exc:
@@ -79,12 +79,17 @@ async def read_source(source: str, settings: Settings) -> NewsFeed:
         return await asyncio.to_thread(read_file, source)
     http = create_http_client(timeout_s=FETCH_TIMEOUT_S)
     try:
-        fetcher = SafeFetcher(http, resolver=public_resolver(settings.web_presence_hosts),
-                              request_timeout_s=FETCH_TIMEOUT_S, total_timeout_s=FETCH_TIMEOUT_S,
-                              max_body_bytes=MAX_FEED_BYTES)
-        return await fetch_source(source, fetcher)
+        return await fetch_source(source, feed_fetcher(http, settings))
     finally:
         await http.aclose()
+
+
+def feed_fetcher(http: httpx.AsyncClient, settings: Settings) -> SafeFetcher:
+    """How news sources are fetched (``news ingest URL`` and the polled feeds): public
+    addresses only, but for the hosts ``DR_WEB_PRESENCE_HOSTS`` maps; bodies capped."""
+    return SafeFetcher(http, resolver=public_resolver(settings.web_presence_hosts),
+                       request_timeout_s=FETCH_TIMEOUT_S, total_timeout_s=FETCH_TIMEOUT_S,
+                       max_body_bytes=MAX_FEED_BYTES)
 
 
 def to_events(feed: NewsFeed, matcher: BrandMatcher, *, ingested_at: datetime) -> Ingested:

@@ -1,6 +1,7 @@
 """The scheduler: a producer process (``domain-runner run scheduler``) that publishes each due
-slot of each schedule as a run. Time is injected (``clock``), so tests move it instead of
-waiting for a real day; replicas may run side by side (see ``streams/schedules/store.py``)."""
+slot of each schedule as a run, and polls each due news feed (``producers/feeds.py``). Time is
+injected (``clock``), so tests move it instead of waiting for a real day; replicas may run side
+by side (see ``streams/schedules/store.py`` and ``streams/feeds/store.py``)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from faststream.kafka import KafkaBroker
 
 from producers.domain_file import DomainEntry
 from producers.domains import publish_run
+from producers.feeds import poll_due_feeds
 from producers.projects import publish_project_run
 from streams.config import Settings
+from streams.inputs.safe_fetch import SafeFetcher
 from streams.projects import load_project, project_request
 from streams.schedules import (
     Schedule,
@@ -90,12 +93,15 @@ async def run_due(pool: asyncpg.Pool, broker: KafkaBroker, settings: Settings, *
 
 
 async def schedule_forever(pool: asyncpg.Pool, broker: KafkaBroker, settings: Settings, *,
+                           fetcher: SafeFetcher | None = None,
                            clock: Clock = lambda: datetime.now(UTC), tick_s: float = 1.0,
                            stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
             await run_due(pool, broker, settings, now=clock())
+            if fetcher is not None:
+                await poll_due_feeds(pool, broker, fetcher, now=clock())
         except (OSError, asyncpg.PostgresError) as exc:
             logger.warning("scheduler tick failed (%s: %s); next tick", type(exc).__name__, exc)
         try:

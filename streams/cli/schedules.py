@@ -16,8 +16,10 @@ console = Console(stderr=True)
 
 
 def run_scheduler() -> int:
+    from producers.news import FETCH_TIMEOUT_S, feed_fetcher
     from producers.scheduler import schedule_forever
     from streams.kafka.broker import create_broker
+    from streams.runtime.http import create_http_client
     from streams.runtime.postgres import create_pool
     from streams.runtime.tracing import configure_tracing
 
@@ -31,11 +33,14 @@ def run_scheduler() -> int:
             loop.add_signal_handler(signum, stop.set)
         pool = await create_pool(settings, max_size=2)
         broker = create_broker(settings)
+        http = create_http_client(timeout_s=FETCH_TIMEOUT_S)
         try:
             async with broker:
                 await broker.connect()
-                await schedule_forever(pool, broker, settings, stop=stop)
+                await schedule_forever(pool, broker, settings, fetcher=feed_fetcher(http, settings),
+                                       stop=stop)
         finally:
+            await http.aclose()
             await pool.close()
 
     asyncio.run(main())

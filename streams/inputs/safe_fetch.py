@@ -248,21 +248,24 @@ class SafeFetcher:
                       path=parts.path or "/", query=parts.query, addresses=tuple(addresses))
 
     async def request(self, target: Target, *, accept: str = "*/*",
-                      read_body: Callable[[httpx.Response], bool] | None = None) -> Reply:
+                      read_body: Callable[[httpx.Response], bool] | None = None,
+                      headers: Mapping[str, str] | None = None) -> Reply:
         """One GET of ``target``, never following a redirect; the next address when one does
         not connect. The body (unless ``read_body`` says no) is read up to the cap."""
         failure: httpx.TransportError | None = None
         for ip, port in target.addresses[:_MAX_ADDRESSES]:
             try:
-                return await self._request(target, ip, port, accept, read_body)
+                return await self._request(target, ip, port, accept, read_body, headers)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 failure = exc
         assert failure is not None
         raise failure
 
-    async def get(self, url: str, *, accept: str = "*/*") -> Reply:
+    async def get(self, url: str, *, accept: str = "*/*",
+                  headers: Mapping[str, str] | None = None) -> Reply:
         """``url``, following up to ``max_redirects`` redirects (each target resolved and
-        checked before it is connected to), within ``total_timeout_s``."""
+        checked before it is connected to), within ``total_timeout_s``. ``headers`` add to the
+        request's own (a conditional GET's validators), never replace them."""
         try:
             async with asyncio.timeout(self._total_timeout_s):
                 for hop in range(self._max_redirects + 1):
@@ -273,7 +276,7 @@ class SafeFetcher:
                             raise
                         raise RefusedAddress(exc.host, exc.address, exc.why,
                                              redirect=url) from None
-                    reply = await self.request(target, accept=accept)
+                    reply = await self.request(target, accept=accept, headers=headers)
                     if not reply.is_redirect:
                         return reply
                     assert reply.location is not None
@@ -308,7 +311,8 @@ class SafeFetcher:
             raise FetchTimeout(f"no answer within {self._total_timeout_s:g} s") from None
 
     async def _request(self, target: Target, ip: str, port: int, accept: str,
-                       read_body: Callable[[httpx.Response], bool] | None) -> Reply:
+                       read_body: Callable[[httpx.Response], bool] | None,
+                       extra: Mapping[str, str] | None = None) -> Reply:
         url = httpx.URL(scheme=target.scheme, host=ip, port=port, path=target.path,
                         query=target.query.encode() or None)
         host_header = target.host if target.port is None else f"{target.host}:{target.port}"
@@ -319,8 +323,8 @@ class SafeFetcher:
         async with self._client.stream(
             "GET", url, timeout=self._request_timeout,
             extensions={"sni_hostname": target.host},
-            headers={"host": host_header, "accept": accept, "accept-encoding": "identity",
-                     "connection": "close"},
+            headers={**(extra or {}), "host": host_header, "accept": accept,
+                     "accept-encoding": "identity", "connection": "close"},
         ) as response:
             body = bytearray()
             truncated = False
