@@ -18,7 +18,7 @@ from contracts import (
     VisibilityScore,
 )
 from streams.alerts.rules import from_brand_score, from_correlation, from_visibility
-from streams.alerts.store import load_rules, save_alerts
+from streams.alerts.store import load_rules, previous_model_versions, save_alerts
 from streams.kafka.dead_letters import DeadLetters
 from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.resources import Resources
@@ -37,12 +37,18 @@ def register(resources: Resources) -> None:
         rules = await load_rules(pool)
         now = datetime.now(UTC)
         raised: list[AlertRaised] = []
-        for score in batch.of(BrandScore):
-            raised += from_brand_score(score.value, rules, now=now)
+        scores = [envelope.value for envelope in batch.of(BrandScore)]
+        versions = await previous_model_versions(pool, scores)
+        for score in scores:
+            previous = (versions.get((score.previous_run_id, score.domain, score.provider))
+                        if score.previous_run_id else None)
+            raised += from_brand_score(score, rules, now=now, previous_versions=previous)
         for visibility in batch.of(VisibilityScore):
             raised += from_visibility(visibility.value, rules, now=now)
         for found in batch.of(CorrelationFound):
             raised += from_correlation(found.value, rules, now=now)
+        # One model change shows in every brand's score: the same alert many times over.
+        raised = list({alert.alert_id: alert for alert in raised}.values())
         new = await save_alerts(pool, raised)
         return [await broker.publish(alert, ALERTS.name, key=alert.subject.encode(),
                                      correlation_id=str(alert.alert_id), no_confirm=True)

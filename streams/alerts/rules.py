@@ -53,7 +53,29 @@ def _summary(subject: str, provider: str, change: MetricChange) -> str:
             f"{change.current:.2f} {where} (p = {change.p_value:.3g})")
 
 
-def from_brand_score(score: BrandScore, rules: Rules, *, now: datetime) -> list[AlertRaised]:
+def from_brand_score(score: BrandScore, rules: Rules, *, now: datetime,
+                     previous_versions: Sequence[str] | None = None) -> list[AlertRaised]:
+    """The brand's significant changes; or, when the provider reported other model versions
+    in the previous run (``previous_versions``), one "model changed" alert for the provider
+    instead: the model moved, not the brand, and every brand it answers about would move with
+    it. The alert's id names the provider and the versions, so however many brands (and
+    replays) show the change, it is raised once."""
+    if previous_versions is not None and score.previous_run_id is not None and (
+            set(previous_versions) != set(score.model_versions)):
+        if score.provider == "all":
+            return []  # the roll-up holds the changed model: neither the brand's nor the model's
+        before, after = ", ".join(sorted(previous_versions)), ", ".join(
+            sorted(score.model_versions))
+        return [AlertRaised(
+            alert_id=alert_id_for("model_changed", score.provider, score.provider,
+                                  "model_version", f"{before}->{after}"),
+            kind="model_changed", subject=score.provider, provider=score.provider,
+            metric="model_version", previous=None, current=None, difference=None,
+            p_value=None, test="reported model version", previous_run_id=score.previous_run_id,
+            run_id=score.run_id,
+            summary=(f"{score.provider}: the model reports {after} (was {before}); brand "
+                     f"changes at {score.provider} since are not alerted as brand movement"),
+            raised_at=now)]
     rule = rules.for_project(None)
     return [
         AlertRaised(
@@ -91,13 +113,14 @@ def from_visibility(score: VisibilityScore, rules: Rules, *,
 
 def from_correlation(found: CorrelationFound, rules: Rules, *,
                      now: datetime) -> list[AlertRaised]:
-    """A news effect, or a model change (kept apart: the brand did not move, the model did)."""
-    if found.verdict not in ("effect", "model_version_change"):
+    """A news effect. A correlation the model's change explains raises nothing here: the
+    model change is alerted once, from the scores (``from_brand_score``)."""
+    if found.verdict != "effect":
         return []
-    kind = "news_effect" if found.verdict == "effect" else "model_changed"
+    kind = "news_effect"
     rule = rules.for_project(None)
-    if kind == "news_effect" and not (found.p_value is not None and found.p_value < rule.alpha
-                                      and rule.watches(found.metric)):
+    if not (found.p_value is not None and found.p_value < rule.alpha
+            and rule.watches(found.metric)):
         return []
     return [AlertRaised(
         alert_id=alert_id_for(kind, found.domain, found.provider, found.metric,

@@ -12,7 +12,7 @@ from typing import Literal
 
 import asyncpg
 
-from contracts import AlertRaised
+from contracts import AlertRaised, BrandScore
 from streams.alerts.rules import ALL_METRICS, Rule, Rules
 from streams.errors import DomainRunnerError
 
@@ -47,6 +47,27 @@ async def save_alerts(pool: asyncpg.Pool, alerts: Sequence[AlertRaised]) -> set[
         [a.metric for a in alerts], [a.model_dump_json() for a in alerts],
         [a.raised_at for a in alerts])
     return {row["alert_id"] for row in rows}
+
+
+async def previous_model_versions(
+    pool: asyncpg.Pool, scores: Sequence[BrandScore]
+) -> dict[tuple[uuid.UUID, str, str], tuple[str, ...]]:
+    """The model versions each score's previous run reported, by (previous run, domain,
+    provider): what a model change is told from."""
+    earlier = [s for s in scores if s.previous_run_id is not None]
+    if not earlier:
+        return {}
+    rows = await pool.fetch(
+        """SELECT b.run_id, b.domain, b.provider, b.model_versions
+           FROM brand_scores b
+           JOIN unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS w(run_id, domain,
+                provider, scoring_version)
+             ON (b.run_id, b.domain, b.provider, b.scoring_version)
+                = (w.run_id, w.domain, w.provider, w.scoring_version)""",
+        [s.previous_run_id for s in earlier], [s.domain for s in earlier],
+        [s.provider for s in earlier], [s.scoring_version for s in earlier])
+    return {(row["run_id"], row["domain"], row["provider"]): tuple(row["model_versions"])
+            for row in rows}
 
 
 async def load_rules(pool: asyncpg.Pool) -> Rules:

@@ -39,17 +39,35 @@ def test_rules_decide_which_changes_alert() -> None:
         a.alert_id for a in default]
 
 
-def test_a_model_change_is_its_own_kind() -> None:
+def test_a_model_change_is_one_alert_of_its_own_kind_and_no_brand_alert() -> None:
+    moved = score(change("mention_rate", -0.3, 0.001), change("drift", 0.2, 0.001))
+    other = moved.model_copy(update={"domain": "nike.com"})
+    switched = [from_brand_score(s, Rules(), now=NOW, previous_versions=("gpt-old",))
+                for s in (moved, other)]
+    # Both brands show the same switch: the same single alert, about the model.
+    assert [[a.kind for a in alerts] for alerts in switched] == [["model_changed"]] * 2
+    assert switched[0][0].alert_id == switched[1][0].alert_id
+    assert switched[0][0].subject == "openai" and "gpt-old" in switched[0][0].summary
+    # The roll-up over providers holds the switched model: neither alert.
+    rolled = moved.model_copy(update={"provider": "all"})
+    assert from_brand_score(rolled, Rules(), now=NOW, previous_versions=("gpt-old",)) == []
+    # Same versions as before: the brand moved, and that is what is alerted.
+    same = from_brand_score(moved, Rules(), now=NOW, previous_versions=("gpt",))
+    assert [a.kind for a in same] == ["brand_score", "brand_score"]
+
+
+def test_news_effects_alert_and_model_explained_correlations_do_not() -> None:
     window = WindowSummary(runs=2, n=20, value=0.4)
     found = CorrelationFound(
         event_id=uuid.UUID(int=9), domain="apple.com", provider="mistral", metric="drift",
         published_at=NOW, window_s=3600, before=window, after=window, effect=0.3,
-        p_value=0.001, test="welch-t", verdict="model_version_change",
-        reason="the model version changed", correlation_version="1", computed_at=NOW)
+        p_value=0.001, test="welch-t", verdict="effect",
+        reason="drift rose after the event", correlation_version="1", computed_at=NOW)
     (alert,) = from_correlation(found, Rules(), now=NOW)
-    assert alert.kind == "model_changed" and alert.subject == "apple.com"
-    quiet = found.model_copy(update={"verdict": "no_effect"})
-    assert from_correlation(quiet, Rules(), now=NOW) == []
+    assert alert.kind == "news_effect" and alert.subject == "apple.com"
+    for verdict in ("model_version_change", "no_effect"):
+        assert from_correlation(found.model_copy(update={"verdict": verdict}), Rules(),
+                                now=NOW) == []
 
 
 def test_a_signature_verifies_and_a_tampered_or_stale_one_does_not() -> None:

@@ -31,6 +31,7 @@ from scipy.stats import binom
 
 from contracts import (
     BRAND_SCORES,
+    CORRELATIONS_FOUND,
     NEWS_EVENTS,
     RESPONSES_EMBEDDED,
     RESPONSES_RAW,
@@ -50,7 +51,7 @@ from tests.support.groups import publish_domains, running_groups
 from tests.support.kafka import wait_until
 
 GROUPS = ["capture", "provider-calls", "reality-validation", "embedding", "scoring",
-          "correlation"]
+          "correlation", "alerts"]
 SAMPLES = 10
 # Brands no other test publishes (see the offsets in tests/e2e and tests/faults).
 DOMAINS = ("honda.com", "kia.com", "pepsico.com", "starbucks.com", "heineken.com", "puma.com",
@@ -120,15 +121,23 @@ async def caught_up(bootstrap: str, group: str, topics: list[str], *, timeout_s:
     """Until ``group`` has committed the true end of every partition of ``topics``."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
+    behind: dict[str, tuple[int | None, int]] = {}
     try:
         async def done() -> bool:
             ends = await true_end_offsets(bootstrap, topics)
             committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
-            return all(end == 0 or (tp in committed and committed[tp].offset >= end)
-                       for tp, end in ends.items())
+            behind.clear()
+            behind.update({f"{tp.topic}[{tp.partition}]": (
+                committed[tp].offset if tp in committed else None, end)
+                for tp, end in ends.items()
+                if not (end == 0 or (tp in committed and committed[tp].offset >= end))})
+            return not behind
 
-        await wait_until(done, timeout_s=timeout_s, what=f"{group} to catch up on {topics}",
-                         every_s=0.5)
+        try:
+            await wait_until(done, timeout_s=timeout_s, what=f"{group} to catch up on {topics}",
+                             every_s=0.5)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; (committed, end) behind: {behind}") from None
     finally:
         await admin.close()
 
@@ -195,6 +204,7 @@ async def _play(migrated: Settings, simulator: Any) -> Scenario:
                 ("reality-validation", [RESPONSES_RAW.name]),
                 ("scoring", [RESPONSES_VALIDATED.name, RESPONSES_EMBEDDED.name]),
                 ("correlation", [BRAND_SCORES.name, NEWS_EVENTS.name]),
+                ("alerts", [BRAND_SCORES.name, CORRELATIONS_FOUND.name]),
             ):
                 await caught_up(bootstrap, group, topics, timeout_s=120)
         return Scenario(settings=settings, dsn=dsn, runs=(run_a, run_b, run_c),
