@@ -5,6 +5,7 @@ Only the delivery group runs; alerts are published as the alerts group would."""
 from __future__ import annotations
 
 import uuid
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from streams.kafka.broker import create_broker
 from streams.ops.redrive import DeadLetter, read_dead_letters, redrive
 from tests.support.groups import running_groups
 from tests.support.kafka import wait_until
+from tests.support.websites import serving_app
 
 pytestmark = pytest.mark.stack
 
@@ -63,11 +65,8 @@ async def test_signed_delivery_retry_dead_letter_and_redrive(migrated: Settings,
     receiver = Receiver({first.alert_id, second.alert_id})
     app = web.Application()
     app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    exits = AsyncExitStack()
+    port = await exits.enter_async_context(serving_app(app))
     pool = await asyncpg.create_pool(settings.postgres.dsn.get_secret_value(), min_size=1,
                                      max_size=2)
     assert pool is not None
@@ -117,7 +116,7 @@ async def test_signed_delivery_retry_dead_letter_and_redrive(migrated: Settings,
         assert delivered == 2
     finally:
         await pool.close()
-        await runner.cleanup()
+        await exits.aclose()
 
 
 async def _count(receiver: Receiver, n: int) -> bool:

@@ -29,6 +29,7 @@ from streams.inputs.safe_fetch import (
 from streams.inputs.text_input import InputError
 from streams.runtime.http import create_http_client
 from streams.validation.web_presence import WebPresenceChecker
+from tests.support.websites import serving_app
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
@@ -132,14 +133,8 @@ async def _serve(handler: Handler, servers: Servers) -> AsyncIterator[int]:
     app = web.Application()
     app[SERVERS] = servers
     app.router.add_route("GET", "/{tail:.*}", handler)
-    runner = web.AppRunner(app, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield runner.addresses[0][1]
-    finally:
-        await runner.cleanup()
+    async with serving_app(app) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from streams.feeds import add_feed, list_feeds
 from streams.kafka.broker import create_broker
 from streams.kafka.topic_reader import read_records
 from streams.runtime.http import create_http_client
+from tests.support.websites import serving_app
 
 pytestmark = pytest.mark.stack
 
@@ -60,16 +61,9 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     server = FeedServer(items=[(f"{NAME} opens its first roastery", "https://wire.test/roastery")])
     app = web.Application()
     app.router.add_get("/feed.xml", server.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    server.url = f"http://{port}.feeds.test/feed.xml"
-    try:
+    async with serving_app(app) as port:
+        server.url = f"http://{port}.feeds.test/feed.xml"
         yield server
-    finally:
-        await runner.cleanup()
 
 
 async def published_urls(settings: Settings) -> list[str]:

@@ -71,6 +71,19 @@ async def _site(request: web.Request) -> web.StreamResponse:
 
 
 @asynccontextmanager
+async def serving_app(app: web.Application) -> AsyncIterator[int]:
+    """An aiohttp app on a loopback port (yielded) until the block ends."""
+    runner = web.AppRunner(app, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
 async def serve_sites() -> AsyncIterator[Sites]:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -78,12 +91,6 @@ async def serve_sites() -> AsyncIterator[Sites]:
     app = web.Application()
     app[SITES] = state = Sites(port=0, closed_port=closed_port)
     app.router.add_route("GET", "/{tail:.*}", _site)
-    runner = web.AppRunner(app, shutdown_timeout=1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    state.port = runner.addresses[0][1]
-    try:
+    async with serving_app(app) as port:
+        state.port = port
         yield state
-    finally:
-        await runner.cleanup()
