@@ -34,6 +34,7 @@ from streams.api.keys import ApiKey, authenticate, list_keys
 from streams.api.limits import KeyLimiter
 from streams.api.metrics import ApiMetrics
 from streams.api.queries import (
+    alerts,
     brand_history,
     brand_scores,
     correlations,
@@ -50,6 +51,7 @@ from streams.ops.lag import consumer_lag
 from streams.runs.report import run_report
 from streams.runtime.postgres import create_pool
 from streams.runtime.redis import create_redis
+from streams.schedules import active_schedules
 from streams.visibility.report import project_report, report_as_json
 
 logger = logging.getLogger(__name__)
@@ -356,6 +358,27 @@ def create_app(settings: Settings) -> FastAPI:
         return await correlations(state(request).pool,
                                           domain=_domain(domain) if domain else None,
                                           limit=limit, cursor=cursor)
+
+    @app.get("/v1/alerts", tags=["brands"])
+    async def alert_list(request: Request, key: Read, kind: str | None = None,
+                         subject: str | None = None, limit: Limit = 50,
+                         cursor: str | None = None) -> dict[str, Any]:
+        """Alerts raised (brand scores, visibility, news effects, model changes), newest
+        first, each with its evidence: before and after, difference, p-value, the runs."""
+        return await alerts(state(request).pool, kind=kind, subject=subject, limit=limit,
+                            cursor=cursor)
+
+    @app.get("/v1/schedules", tags=["runs"])
+    async def schedule_list(request: Request, key: Read) -> dict[str, Any]:
+        """Each schedule with its last slot (and that slot's run) and its next slot."""
+        now = datetime.now(UTC)
+        return {"items": [
+            {"name": s.name, "target_kind": s.target_kind,
+             "target": s.target if s.target_kind == "project" else len(s.target),
+             "cron": s.cron, "timezone": s.timezone, "missed": s.missed, "samples": s.samples,
+             "last_slot": s.last_slot, "last_run_id": s.last_run_id,
+             "next_slot": s.next_slot(now)}
+            for s in await active_schedules(state(request).pool)]}
 
     @app.get("/v1/provider-usage", tags=["operations"])
     async def usage(request: Request, key: Read, since: datetime | None = None,

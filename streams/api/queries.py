@@ -156,3 +156,19 @@ async def provider_usage(pool: asyncpg.Pool, *, since: datetime,
            FROM responses WHERE responded_at >= $1 AND responded_at < $2
            GROUP BY provider ORDER BY provider""", since, until)
     return [dict(r) for r in rows]
+
+
+async def alerts(pool: asyncpg.Pool, *, kind: str | None, subject: str | None, limit: int,
+                 cursor: str | None) -> dict[str, Any]:
+    """Raised alerts, newest first, each with its evidence (the stored ``AlertRaised``)."""
+    after = decode_cursor(cursor, 2)
+    rows = await pool.fetch(
+        """SELECT alert_id, raised_at, body FROM alerts
+           WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR subject = $2)
+             AND ($3::timestamptz IS NULL OR (raised_at, alert_id) < ($3, $4::uuid))
+           ORDER BY raised_at DESC, alert_id DESC LIMIT $5""",
+        kind, subject, datetime.fromisoformat(after[0]) if after else None,
+        UUID(after[1]) if after else None, limit + 1)
+    page = _page([_row(r, "body") for r in rows], limit, "raised_at", "alert_id")
+    page["items"] = [row["body"] for row in page["items"]]
+    return page

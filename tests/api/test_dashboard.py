@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from streams.api import create_key, revoke_key
 from streams.config import Api, Settings
+from streams.schedules import add_schedule, remove_schedule
 from tests.support.api import serving
 from tests.support.browser import chromium
 from tests.truth.scenario import NEWS_BRAND, SWITCHED, Scenario, scenario
@@ -286,3 +288,23 @@ async def test_history_routes_page_through_the_scenarios_runs(site: Site) -> Non
     assert {str(item["run_id"]) for item in trend["items"]} == {
         str(r) for r in site.project.runs}
     assert {item["brand"] for item in trend["items"]} == set(TRACKED)
+
+
+async def test_alerts_and_schedules_routes(site: Site) -> None:
+    models = await site.api("/v1/alerts", kind="model_changed", subject=SWITCHED)
+    (switch,) = models["items"]
+    assert switch["provider"] == SWITCHED and switch["run_id"] == str(site.census.runs[-1])
+    brand = await site.api("/v1/alerts", kind="brand_score", subject=NEWS_BRAND, limit=1)
+    assert len(brand["items"]) == 1 and brand["next_cursor"] is not None
+    assert brand["items"][0]["p_value"] < 0.05
+    await add_schedule(site.pool, name="api-daily", target_kind="project", target=PROJECT,
+                       cron="0 9 * * *", timezone="Europe/Berlin", missed="latest", samples=None)
+    try:
+        listed = {s["name"]: s for s in (await site.api("/v1/schedules"))["items"]}
+    finally:
+        await remove_schedule(site.pool, "api-daily")
+    daily = listed["api-daily"]
+    assert (daily["target"], daily["cron"], daily["last_slot"]) == (PROJECT, "0 9 * * *", None)
+    next_slot = datetime.fromisoformat(daily["next_slot"])
+    assert (next_slot.utcoffset(), next_slot.hour, next_slot.minute) in (
+        (timedelta(0), 7, 0), (timedelta(0), 8, 0))  # 09:00 in Berlin, summer or winter
