@@ -23,6 +23,11 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import (
+    presence_of_element_located,
+    url_contains,
+)
+from selenium.webdriver.support.wait import WebDriverWait
 
 from streams.api import create_key, revoke_key
 from streams.config import Api, Settings
@@ -85,6 +90,10 @@ def ids(browser: WebDriver, prefix: str) -> list[str]:
             for element in browser.find_elements(By.CSS_SELECTOR, f'[id^="{prefix}"]')]
 
 
+def settle(browser: WebDriver) -> WebDriverWait[WebDriver]:
+    return WebDriverWait(browser, timeout=60, poll_frequency=0.1)
+
+
 def shoot(browser: WebDriver, folder: Path, name: str) -> None:
     path = folder / f"{name}.png"
     assert browser.save_screenshot(str(path)), f"no screenshot of {name}"
@@ -110,9 +119,12 @@ async def test_every_page_in_a_browser_shows_what_the_api_answers(site: Site,
             seen["redirected_to"] = urlsplit(browser.current_url).path
             browser.find_element(By.ID, "key").send_keys("dr_not-a-key")
             browser.find_element(By.ID, "sign-in").click()
-            seen["refused"] = browser.find_element(By.ID, "sign-in-error").text
+            # A click returns before the next page has loaded: wait for what it shows.
+            seen["refused"] = settle(browser).until(
+                presence_of_element_located((By.ID, "sign-in-error"))).text
             browser.find_element(By.ID, "key").send_keys(site.key)
             browser.find_element(By.ID, "sign-in").click()
+            settle(browser).until(presence_of_element_located((By.ID, "runs")))
             seen["signed_in_at"] = urlsplit(browser.current_url).path
             seen["cookie"] = browser.get_cookie("dr_key")
             seen["runs"] = [row.get_attribute("data-run") for row in
@@ -135,6 +147,8 @@ async def test_every_page_in_a_browser_shows_what_the_api_answers(site: Site,
             browser.get(f"{site.url}/leaderboard")
             seen["board"] = list(cells(browser, "leaderboard", "domain").items())
             browser.find_element(By.CSS_SELECTOR, 'a[data-sort="mention_rate"]').click()
+            settle(browser).until(url_contains("sort=mention_rate"))
+            settle(browser).until(presence_of_element_located((By.ID, "leaderboard")))
             seen["by_mention"] = [row["mention_rate"] for row in
                                   cells(browser, "leaderboard", "domain").values()]
             sources.append(browser.page_source)
@@ -161,6 +175,7 @@ async def test_every_page_in_a_browser_shows_what_the_api_answers(site: Site,
             shoot(browser, tmp_path, "project-page")
 
             browser.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button").click()
+            settle(browser).until(url_contains("/sign-in"))
             browser.get(f"{site.url}/leaderboard")
             seen["after_sign_out"] = urlsplit(browser.current_url).path
             seen["sources"] = sources
