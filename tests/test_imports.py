@@ -24,7 +24,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("streams.kafka", "streams.runtime", "streams.inputs", "streams.limiter", "streams.devstack"),
     ("streams.runs", "streams.calls", "streams.validation", "streams.embedding",
      "streams.scoring", "streams.correlation", "streams.ops", "streams.simulator",
-     "streams.projects", "streams.visibility", "streams.schedules", "streams.alerts"),
+     "streams.projects", "streams.visibility", "streams.schedules", "streams.alerts",
+     "streams.feeds"),
     ("consumers", "producers"),
     ("streams.cli", "streams.api"),
 ]

@@ -28,11 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts import ALL, Domain, InvalidDomain, normalize_domain
 from producers import DomainEntry, publish_run
-from streams.api import pages
 from streams.api.dashboard import SignInNeeded, dashboard_router, sign_in_redirect
 from streams.api.keys import ApiKey, authenticate, list_keys
 from streams.api.limits import KeyLimiter
 from streams.api.metrics import ApiMetrics
+from streams.api.pages import render
 from streams.api.queries import (
     alerts,
     brand_history,
@@ -246,7 +246,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def _ours(request: Request, exc: DomainRunnerError) -> Response:
         status = 404 if isinstance(exc, LookupError) else 400
         if not request.url.path.startswith(API_PATHS):
-            return HTMLResponse(pages.render("error.html", title=type(exc).__name__,
+            return HTMLResponse(render("error.html", title=type(exc).__name__,
                                              message=str(exc)), status_code=status)
         return problem(status, type(exc).__name__, str(exc))
 

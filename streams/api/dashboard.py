@@ -13,8 +13,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from contracts import ALL
-from streams.api import pages
 from streams.api.keys import ApiKey, authenticate
+from streams.api.pages import (
+    SORTABLE,
+    brand_page,
+    leaderboard_page,
+    page_domain,
+    project_page,
+    projects_page,
+    render,
+    run_page,
+    run_uuid,
+    runs_page,
+)
+from streams.errors import DomainRunnerError
 
 logger = logging.getLogger(__name__)
 COOKIE = "dr_key"
@@ -22,7 +34,7 @@ COOKIE = "dr_key"
 MAX_FORM_BYTES = 4096
 
 
-class SignInNeeded(Exception):
+class SignInNeeded(DomainRunnerError):
     """No valid key in the cookie: the page answers with the sign-in form."""
 
     def __init__(self, next_path: str) -> None:
@@ -73,7 +85,7 @@ def dashboard_router() -> APIRouter:
 
     @router.get("/sign-in")
     async def sign_in_form(next: str | None = None) -> HTMLResponse:
-        return page(pages.render("sign_in.html", title="Sign in", next=safe_next(next)))
+        return page(render("sign_in.html", title="Sign in", next=safe_next(next)))
 
     @router.post("/sign-in")
     async def sign_in(request: Request) -> Response:
@@ -83,7 +95,7 @@ def dashboard_router() -> APIRouter:
         next_path = safe_next((form.get("next") or [""])[0])
         found = await authenticate(pool(request), key) if key else None
         if found is None:
-            html = pages.render("sign_in.html", title="Sign in", next=next_path,
+            html = render("sign_in.html", title="Sign in", next=next_path,
                                 error="That key is unknown or revoked.")
             refused = page(html)
             refused.status_code = 401
@@ -102,33 +114,33 @@ def dashboard_router() -> APIRouter:
 
     @router.get("/runs")
     async def runs(request: Request, viewer: Viewer) -> HTMLResponse:
-        return page(await pages.runs_page(pool(request), viewer=viewer))
+        return page(await runs_page(pool(request), viewer=viewer))
 
     @router.get("/runs/{run_id}")
     async def run(run_id: str, request: Request, viewer: Viewer) -> HTMLResponse:
-        return page(await pages.run_page(pool(request), pages.run_uuid(run_id), viewer=viewer))
+        return page(await run_page(pool(request), run_uuid(run_id), viewer=viewer))
 
     @router.get("/brands/{domain}")
     async def brand(domain: str, request: Request, viewer: Viewer) -> HTMLResponse:
-        return page(await pages.brand_page(pool(request), pages.page_domain(domain),
+        return page(await brand_page(pool(request), page_domain(domain),
                                            viewer=viewer))
 
     @router.get("/leaderboard")
     async def leaderboard(request: Request, viewer: Viewer, industry: str | None = None,
                           provider: str = ALL, sort: str = "composite",
                           order: str = "desc") -> HTMLResponse:
-        return page(await pages.leaderboard_page(
+        return page(await leaderboard_page(
             pool(request), industry=industry or None, provider=provider,
-            sort=sort if sort in pages.SORTABLE else "composite",
+            sort=sort if sort in SORTABLE else "composite",
             descending=order != "asc", viewer=viewer))
 
     @router.get("/projects")
     async def projects(request: Request, viewer: Viewer) -> HTMLResponse:
-        return page(await pages.projects_page(pool(request), viewer=viewer))
+        return page(await projects_page(pool(request), viewer=viewer))
 
     @router.get("/projects/{name}")
     async def project(name: str, request: Request, viewer: Viewer) -> HTMLResponse:
-        return page(await pages.project_page(pool(request), name, viewer=viewer))
+        return page(await project_page(pool(request), name, viewer=viewer))
 
     return router
 
