@@ -61,7 +61,13 @@ def shown(metric: Metric | dict[str, Any] | None, name: str) -> str:
     return text + interval
 
 
+def raw(metric: Metric | None) -> str:
+    """The value as stored, for a page's ``data-value`` (a test reads it back); "" unmeasured."""
+    return "" if metric is None or metric.value is None else str(metric.value)
+
+
 ENVIRONMENT.filters["shown"] = shown
+ENVIRONMENT.filters["raw"] = raw
 ENVIRONMENT.globals["LABELS"] = LABELS
 
 
