@@ -1,8 +1,9 @@
 """The dashboard in a real browser (headless chromium) against the API on loopback, over the
 data of the session's two scenarios (three scored census runs with news and a model switch; a
-project with three runs): sign-in with a read key, then each page's numbers and plots checked
-against what the JSON API answers for the same thing. Screenshots are saved; with
-DR_SCREENSHOT_DIR set they are kept there too (the README's comes from here)."""
+project with three runs; played here, after the fault suite, whose broker restart would wipe
+the topics the other tests of this folder read back): sign-in with a read key, then each page's
+numbers and plots checked against what the JSON API answers for the same thing. Screenshots
+are saved; with DR_SCREENSHOT_DIR set they are kept there too (the README's comes from here)."""
 
 from __future__ import annotations
 
