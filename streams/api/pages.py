@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from contracts import ALL, InvalidDomain, Metric, normalize_domain
 from streams.api.keys import ApiKey
 from streams.api.plots import Mark, Point, bars_svg, trend_svg
+from streams.api.queries import leaderboard
 from streams.errors import DomainRunnerError
 from streams.projects.store import list_projects
 from streams.runs.report import RunReport, run_report
@@ -219,14 +220,9 @@ SORTABLE = ("composite", "mention_rate", "accuracy", "sentiment", "samples", "do
 async def leaderboard_page(pool: asyncpg.Pool, *, industry: str | None, provider: str,
                            sort: str, descending: bool, viewer: ApiKey | None = None,
                            limit: int = 200) -> str:
-    rows = await pool.fetch(
-        """SELECT DISTINCT ON (s.domain) s.domain, f.name, f.industry, s.run_id,
-                  s.run_created_at, s.samples, s.metrics::text AS metrics
-           FROM brand_scores s LEFT JOIN facts f ON f.domain = s.domain
-           WHERE s.provider = $1 AND s.scoring_version = $2
-             AND ($3::text IS NULL OR f.industry = $3)
-           ORDER BY s.domain, s.run_created_at DESC""", provider, SCORING_VERSION, industry)
-    board = [{**dict(r), "metrics": _metrics(r["metrics"])} for r in rows]
+    # The API's leaderboard, every row, sorted here by the column asked for.
+    board = [{**row, "metrics": _metrics(row["metrics"])} for row in
+             await leaderboard(pool, industry=industry, provider=provider, limit=None)]
 
     def key(row: dict[str, Any]) -> Any:
         if sort == "domain":

@@ -96,7 +96,7 @@ async def brand_history(pool: asyncpg.Pool, domain: str, *, provider: str, limit
 
 
 async def leaderboard(pool: asyncpg.Pool, *, industry: str | None, provider: str,
-                      limit: int) -> list[dict[str, Any]]:
+                      limit: int | None) -> list[dict[str, Any]]:
     """Each brand's latest composite (and its components), best first; ``industry`` from the
     loaded reference facts."""
     rows = await pool.fetch(
@@ -110,7 +110,7 @@ async def leaderboard(pool: asyncpg.Pool, *, industry: str | None, provider: str
     # Unscored composites (too few samples) last, ties by domain: as the dashboard orders.
     board.sort(key=lambda r: (r["metrics"]["composite"]["value"] is None,
                               -(r["metrics"]["composite"]["value"] or 0.0), r["domain"]))
-    return board[:limit]
+    return board if limit is None else board[:limit]
 
 
 async def project_history(pool: asyncpg.Pool, project: str, *, provider: str,
