@@ -14,6 +14,7 @@ from consumers import (
     provider_calls,
     reality_validation,
     scoring,
+    sources,
     visibility,
 )
 from streams.errors import DomainRunnerError
@@ -27,6 +28,7 @@ GROUPS: dict[str, Group] = {group.name: group for group in (
     Group(scoring.GROUP, scoring.register),
     Group(correlation.GROUP, correlation.register),
     Group(visibility.GROUP, visibility.register),
+    Group(sources.GROUP, sources.register),
     Group(alerts.GROUP, alerts.register),
     Group(alert_delivery.GROUP, alert_delivery.register),
 )}

@@ -77,8 +77,9 @@ def register(resources: Resources) -> None:
                 return None
             if isinstance(outcome, RawResponse):
                 answer = outcome
-                await until_stored(lambda: mark_answered(pool, request.call_id, answer),
-                                   what="provider-calls answered")
+                await until_stored(lambda: mark_answered(
+                    pool, request.call_id, answer, max_body_bytes=settings.bodies.max_bytes),
+                    what="provider-calls answered")
                 future: asyncio.Future[Any] = await broker.publish(
                     answer, RESPONSES_RAW.name, key=envelope.key,
                     correlation_id=str(request.call_id), no_confirm=True,

@@ -79,10 +79,11 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
             return scores, None
         project = (await project_runs(pool, [run_id]))[run_id]
         own = project.brands[0]
+        mode = await pool.fetchval("SELECT mode FROM runs WHERE run_id = $1", run_id)
         return scores, DomainRequested(
             run_id=run_id, domain=own.domain, name=own.name, aliases=own.aliases,
             providers=tuple(sorted({cell.provider for cell in rounds})), project=project,
-            rounds=rounds)
+            rounds=rounds, mode=mode)
 
     @consume_batches(resources, group=group, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
     async def visibility(batch: Batch) -> Confirmations:

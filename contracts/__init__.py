@@ -2,7 +2,7 @@
 
 from contracts.alerts import AlertKind, AlertRaised, alert_id_for
 from contracts.base import Message
-from contracts.calls import ProviderCallRequested, call_id_for
+from contracts.calls import MODES, Mode, ProviderCallRequested, call_id_for
 from contracts.correlations import CorrelationFound, Verdict, WindowSummary
 from contracts.domain_name import Domain, InvalidDomain, normalize_domain
 from contracts.domains import DomainRequested
@@ -18,9 +18,11 @@ from contracts.projects import (
 )
 from contracts.responses import RawResponse
 from contracts.scores import ALL_PROVIDERS, BrandScore, Metric, MetricChange
+from contracts.sources import CitationsFound, CitedSource
 from contracts.topics import (
     ALERTS,
     BRAND_SCORES,
+    CITATIONS_FOUND,
     CORRELATIONS_FOUND,
     DOMAINS_REQUESTED,
     NEWS_EVENTS,
@@ -41,8 +43,10 @@ __all__ = [
     "ALL",
     "ALL_PROVIDERS",
     "BRAND_SCORES",
+    "CITATIONS_FOUND",
     "CORRELATIONS_FOUND",
     "DOMAINS_REQUESTED",
+    "MODES",
     "NEWS_EVENTS",
     "NEWS_KINDS",
     "PROVIDER_CALLS",
@@ -55,6 +59,8 @@ __all__ = [
     "AlertRaised",
     "BrandScore",
     "CellSamples",
+    "CitationsFound",
+    "CitedSource",
     "CorrelationFound",
     "Domain",
     "DomainRequested",
@@ -64,6 +70,7 @@ __all__ = [
     "Message",
     "Metric",
     "MetricChange",
+    "Mode",
     "NewsEvent",
     "NewsKind",
     "Precision",

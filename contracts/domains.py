@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import Field, field_validator, model_validator
 
 from contracts.base import Message
+from contracts.calls import Mode
 from contracts.domain_name import Domain
 from contracts.projects import CellSamples, ProjectRequest
 
@@ -42,6 +43,14 @@ class DomainRequested(Message):
     cost_cap_usd: float | None = Field(
         default=None, ge=0,
         description="Most the run may spend (USD); calls beyond it are skipped. None: no cap.")
+    mode: Mode = Field(
+        default="memory",
+        description="memory: the models answer with no tools; retrieval: with their provider's "
+                    "own web search. Providers without one are refused for retrieval.")
+    twin_run_id: UUID | None = Field(
+        default=None,
+        description="The run asking the same cells in the other mode, when both were asked "
+                    "for: the memory-vs-retrieval comparison pairs the two.")
     requested_at: datetime | None = Field(
         default=None, description="When it was requested; None: the record's timestamp.")
     project: ProjectRequest | None = Field(

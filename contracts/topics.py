@@ -13,6 +13,7 @@ from contracts.embedding import ResponseEmbedded
 from contracts.news import NewsEvent
 from contracts.responses import RawResponse
 from contracts.scores import BrandScore
+from contracts.sources import CitationsFound
 from contracts.validation import ResponseValidated
 from contracts.visibility import VisibilityScore
 
@@ -42,6 +43,7 @@ CORRELATIONS_FOUND = Topic(name="correlations.found", partitions=6, model=Correl
 VISIBILITY_SCORES = Topic(name="visibility.scores", partitions=6, model=VisibilityScore,
                           key="project name")
 ALERTS = Topic(name="alerts", partitions=3, model=AlertRaised, key="alert subject")
+CITATIONS_FOUND = Topic(name="citations.found", partitions=6, model=CitationsFound)
 
 TOPICS: tuple[Topic, ...] = (
     DOMAINS_REQUESTED,
@@ -54,6 +56,7 @@ TOPICS: tuple[Topic, ...] = (
     CORRELATIONS_FOUND,
     VISIBILITY_SCORES,
     ALERTS,
+    CITATIONS_FOUND,
 )
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.base import Message
+from contracts.calls import Mode
 from contracts.scores import Metric, MetricChange
 
 ALL = "all"
@@ -20,6 +21,8 @@ class VisibilityScore(Message):
     project: str
     brand: str = Field(description="The tracked brand's domain.")
     own: bool = Field(description="The project's own brand (else a competitor).")
+    mode: Mode = Field(default="memory", description="How the run's answers were asked: from "
+                                                     "memory, or with web search (retrieval).")
     provider: str = Field(description=f'A provider, or "{ALL}".')
     topic: str = Field(description=f'A topic, or "{ALL}".')
     prompt_id: str = Field(description=f'A tracked prompt, or "{ALL}".')

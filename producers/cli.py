@@ -10,11 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
+from contracts import Mode
 from producers.domain_file import DomainFile, read_domains
 from producers.domains import publish_run
 from streams.config import get_settings
 from streams.inputs.text_input import InputError, open_input
 from streams.kafka.broker import create_broker
+from streams.providers.catalog import search_refusal
 from streams.runtime.tracing import configure_tracing
 
 PROGRESS_FROM = 1000
@@ -53,6 +55,20 @@ async def publish_file(args: argparse.Namespace, parsed: DomainFile, console: Co
     if unknown:
         console.print(f"[red]unknown providers: {escape(', '.join(unknown))}[/]")
         return 2
+    mode: Mode = "retrieval" if getattr(args, "mode", "memory") == "retrieval" else "memory"
+    refused = {name: why for name in providers if mode == "retrieval"
+               and (why := search_refusal(name))}
+    if refused and args.providers:
+        for name, why in refused.items():
+            console.print(f"[red]{name} cannot answer in retrieval mode[/]: {escape(why)}",
+                          soft_wrap=True)
+        return 2
+    for name, why in refused.items():
+        console.print(f"[yellow]{name} is not asked in retrieval mode[/]: {escape(why)}",
+                      soft_wrap=True)
+    if refused:
+        # Left to the deployment's default, so capture records each refusal on the run.
+        providers = []
     run_id = uuid.UUID(args.run_id) if args.run_id else uuid.uuid4()
     configure_tracing("domain-runner-publish")
     broker = create_broker(settings)
@@ -63,7 +79,7 @@ async def publish_file(args: argparse.Namespace, parsed: DomainFile, console: Co
             published = await publish_run(
                 broker, parsed.entries, run_id=run_id, providers=providers,
                 prompt_set=args.prompt_set, samples=args.samples,
-                cost_cap_usd=getattr(args, "cost_cap", None),
+                cost_cap_usd=getattr(args, "cost_cap", None), mode=mode,
                 on_published=lambda done: progress.update(task, completed=done),
             )
     console.print(f"published {len(published)} domains, rejected {len(parsed.rejections)}")

@@ -12,7 +12,7 @@ from aiokafka.structs import RecordMetadata
 from faststream.kafka import KafkaBroker
 from opentelemetry.trace import SpanKind
 
-from contracts import DOMAINS_REQUESTED, DomainRequested
+from contracts import DOMAINS_REQUESTED, DomainRequested, Mode
 from producers.domain_file import DomainEntry
 from streams.runtime.tracing import record_span
 
@@ -29,6 +29,7 @@ async def publish_run(
     samples: int = 1,
     cost_cap_usd: float | None = None,
     on_published: Callable[[int], None] | None = None,
+    mode: Mode = "memory",
 ) -> list[RecordMetadata]:
     """Publish every entry as part of ``run_id``; return the broker's acknowledgements."""
     requested_at = datetime.now(UTC)
@@ -39,6 +40,7 @@ async def publish_run(
             run_id=run_id, domain=entry.domain, name=entry.name, aliases=entry.aliases,
             prompt_set=prompt_set, providers=tuple(providers), samples=samples,
             run_size=len(entries), cost_cap_usd=cost_cap_usd, requested_at=requested_at,
+            mode=mode,
         )
         # Each domain starts its own trace, followed through every consumer group.
         with record_span("publish domain", {}, kind=SpanKind.PRODUCER, domain=entry.domain):

@@ -51,9 +51,9 @@ async def _publish(schedule: Schedule, run_id: uuid.UUID, pool: asyncpg.Pool,
         project = await load_project(pool, str(schedule.target))
         await publish_project_run(
             broker, project_request(project), run_id=run_id,
-            providers=list(project.spec.providers) or settings.providers,
+            providers=project.spec.providers,
             samples=schedule.samples or project.spec.samples,
-            cost_cap_usd=project.spec.cost_cap_usd)
+            cost_cap_usd=project.spec.cost_cap_usd, modes=project.spec.modes)
         return
     entries = [DomainEntry(line=i, domain=item["domain"], name=item.get("name") or
                            item["domain"], aliases=tuple(item.get("aliases", ())))

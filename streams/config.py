@@ -143,6 +143,25 @@ class Api(BaseModel):
     max_body_bytes: int = 1_000_000
 
 
+class Bodies(BaseModel):
+    """Provider response bodies kept in PostgreSQL (``response_bodies``, zlib-compressed, about
+    a fifth of their size): a body larger than ``max_bytes`` is not kept (its extracted fields
+    still are); ``domain-runner bodies purge`` drops bodies older than ``retention_days``."""
+
+    max_bytes: int = 2_000_000
+    retention_days: int = 180
+
+
+class Sources(BaseModel):
+    """Citations: Gemini cites through opaque vertexaisearch redirect URLs whose target only a
+    request reveals; with ``resolve_redirects`` the sources group follows them (through the
+    safe-fetch rules), else the domain Gemini states beside each link stands for it."""
+
+    resolve_redirects: bool = False
+    # The third-party source classes (``domain,class`` rows); None: the shipped file.
+    classes_file: Path | None = None
+
+
 class Settings(BaseSettings):
     """Everything a process needs to reach the stack and decide how to behave, grouped by
     concern. A group's variables keep flat names: ``DR_KAFKA_BOOTSTRAP`` is ``kafka.bootstrap``
@@ -168,6 +187,8 @@ class Settings(BaseSettings):
     embedding: Embedding = Field(default_factory=Embedding)
     correlation: Correlation = Field(default_factory=Correlation)
     api: Api = Field(default_factory=Api)
+    bodies: Bodies = Field(default_factory=Bodies)
+    sources: Sources = Field(default_factory=Sources)
 
     providers: list[str] = Field(default_factory=lambda: list(PROVIDERS))
     default_rpm: int = 600

@@ -18,14 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS = ("contracts", "streams", "consumers", "producers")
 LAYERS: list[tuple[str, ...]] = [
     ("contracts",),
-    ("streams", "streams.errors"),
+    ("streams", "streams.errors", "streams.urls"),
     ("streams.providers",),
     ("streams.config",),
     ("streams.kafka", "streams.runtime", "streams.inputs", "streams.limiter", "streams.devstack"),
     ("streams.runs", "streams.calls", "streams.validation", "streams.embedding",
      "streams.scoring", "streams.correlation", "streams.ops", "streams.simulator",
      "streams.projects", "streams.visibility", "streams.schedules", "streams.alerts",
-     "streams.feeds"),
+     "streams.feeds", "streams.sources"),
     ("consumers", "producers"),
     ("streams.cli", "streams.api"),
 ]

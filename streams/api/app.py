@@ -52,6 +52,7 @@ from streams.runs.report import run_report
 from streams.runtime.postgres import create_pool
 from streams.runtime.redis import create_redis
 from streams.schedules import active_schedules
+from streams.sources import project_gaps, sources_as_json, sources_report
 from streams.visibility.report import project_report, report_as_json
 
 logger = logging.getLogger(__name__)
@@ -315,6 +316,17 @@ def create_app(settings: Settings) -> FastAPI:
                 "providers": [vars(line) for line in report.providers],
                 "missing": [dict(zip(("domain", "provider", "prompt_id", "sample", "status",
                                       "error"), cell, strict=True)) for cell in report.missing]}
+
+    @app.get("/v1/runs/{run_id}/sources", tags=["runs"])
+    async def sources(run_id: uuid.UUID, request: Request, key: Read,
+                      top: Limit = 20) -> dict[str, Any]:
+        """What a retrieval run's answers cite: per scope (provider, prompt) each domain's and
+        class's citation share and rate with 95 % intervals, the own-site rate and the searches
+        run; and, for a project run with a memory twin, visibility and share of voice from
+        memory vs with search per provider and brand, with the difference and its p-value."""
+        pool = state(request).pool
+        report = await sources_report(pool, run_id)
+        return sources_as_json(report, await project_gaps(pool, run_id), top=top)
 
     @app.get("/v1/brands/{domain}/scores", tags=["brands"])
     async def scores(domain: str, request: Request, key: Read) -> dict[str, Any]:

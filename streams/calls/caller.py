@@ -124,8 +124,12 @@ class ProviderCaller:
         self._http = http
         self._limiter = limiter
         self._configs = settings.provider_configs
-        self._adapters: dict[str, ProviderAdapter] = {
-            name: adapter_for(config) for name, config in self._configs.items()
+        # One adapter per provider and mode; retrieval only where the provider can search.
+        self._adapters: dict[tuple[str, str], ProviderAdapter] = {
+            (name, mode): adapter_for(config, mode)
+            for name, config in self._configs.items()
+            for mode in ("memory", "retrieval")
+            if mode == "memory" or config.spec.retrieval.api is not None
         }
         self.breakers = {
             name: CircuitBreaker(failure_threshold=settings.breaker.failures,
@@ -140,8 +144,9 @@ class ProviderCaller:
         config = self._configs.get(request.provider)
         if config is None:
             return 0.0
+        searches = config.spec.retrieval.max_searches if request.mode == "retrieval" else 0
         return config.cost_usd(prompt_tokens_bound(request.prompt),
-                               self._settings.max_output_tokens)
+                               self._settings.max_output_tokens, searches)
 
     async def call(
         self, request: ProviderCallRequested, *, attempts_before: int = 0,
@@ -154,6 +159,10 @@ class ProviderCaller:
         if config is None:
             return Unsent(status="failed", attempts=attempts_before, error=UnknownProvider(
                 f"provider {request.provider!r} is not configured here"))
+        if (request.provider, request.mode) not in self._adapters:
+            # Planning refuses these; a hand-made request still never falls back to memory.
+            return Unsent(status="failed", attempts=attempts_before, error=UnknownProvider(
+                f"{request.provider} has no web search: {config.spec.retrieval.refusal}"))
         attempt = attempts_before
         async with self._slots[request.provider]:
             while True:
@@ -198,10 +207,11 @@ class ProviderCaller:
                 f"call {request.call_id} is held by another process; not sent"))
         started = time.perf_counter()
         try:
-            completion = await self._adapters[request.provider].complete(
+            completion = await self._adapters[(request.provider, request.mode)].complete(
                 self._http, key, CompletionRequest(
                     model=request.model, prompt=request.prompt, sample=request.sample,
-                    max_tokens=settings.max_output_tokens, run_id=str(request.run_id)))
+                    max_tokens=settings.max_output_tokens, run_id=str(request.run_id),
+                    mode=request.mode))
         except ProviderError as exc:
             await self._limiter.settle(reservation, settlement_for(exc))
             if isinstance(exc, TransientProviderError):
@@ -227,7 +237,10 @@ class ProviderCaller:
             request, status="ok", text=completion.text, model_version=completion.model_version,
             finish_reason=completion.finish_reason, input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
-            cost_usd=config.cost_usd(completion.input_tokens, completion.output_tokens),
+            cost_usd=config.cost_usd(completion.input_tokens, completion.output_tokens,
+                                     completion.web_searches),
+            web_searches=completion.web_searches, raw_body=completion.body,
+            body_api=completion.api,
             latency_ms=latency_ms, attempts=attempt, key_fingerprint=key.fingerprint,
             trace_id=current_trace_id(), responded_at=datetime.now(UTC),
         )
@@ -250,7 +263,7 @@ class ProviderCaller:
 
 # What a response repeats of its request, so the two cannot drift apart.
 _FROM_REQUEST: set[str] = {"call_id", "run_id", "domain", "provider", "model", "prompt_id",
-                           "prompt_version", "sample"}
+                           "prompt_version", "sample", "mode"}
 
 
 def _response(request: ProviderCallRequested, **fields: Any) -> RawResponse:

@@ -22,6 +22,7 @@ from consumers import GROUPS
 from producers.projects import publish_project_run
 from streams.cli.projects import render_project_report
 from streams.cli.report_view import BrandScoreLine, render_report
+from streams.cli.sources import render_sources
 from streams.config import PROJECT_ROOT, get_settings
 from streams.devstack import stack
 from streams.kafka.broker import create_broker, create_topics
@@ -31,6 +32,14 @@ from streams.runs.report import RunReport, run_report
 from streams.runtime.migrate import migrate
 from streams.runtime.postgres import create_pool
 from streams.scoring.store import run_scores, scored_count
+from streams.sources import (
+    ModeGap,
+    NoSources,
+    SourcesReport,
+    project_gaps,
+    sources_report,
+    twin_of,
+)
 from streams.validation.facts import load_facts_file
 from streams.visibility.report import NoProjectRun, ProjectReport, project_report
 
@@ -123,12 +132,44 @@ async def _start_projects() -> list[tuple[str, uuid.UUID]]:
                 run_id = uuid.uuid4()
                 await publish_project_run(
                     broker, project_request(project), run_id=run_id,
-                    providers=list(spec.providers) or settings.providers, samples=spec.samples,
-                    cost_cap_usd=spec.cost_cap_usd)
+                    providers=spec.providers, samples=spec.samples,
+                    cost_cap_usd=spec.cost_cap_usd, modes=spec.modes)
                 started.append((spec.name, run_id))
     finally:
         await pool.close()
     return started
+
+
+async def _sources_reports(runs: list[tuple[str, uuid.UUID]], timeout_s: float,
+                           ) -> list[tuple[str, SourcesReport, list[ModeGap]]]:
+    """Each project's retrieval twin, once its answers are read for sources and scored: the top
+    cited domains and memory vs retrieval."""
+    pool = await create_pool(get_settings(), max_size=2)
+    deadline = time.monotonic() + timeout_s
+    found = []
+    try:
+        for name, run_id in runs:
+            _, retrieval_run = await twin_of(pool, run_id)
+            if retrieval_run is None:
+                continue
+            while True:
+                try:
+                    await project_report(pool, name, retrieval_run)
+                    report = await sources_report(pool, retrieval_run)
+                    if report.answers >= await pool.fetchval(
+                            """SELECT count(*) FROM responses
+                               WHERE run_id = $1 AND status = 'ok'""", retrieval_run):
+                        break
+                except (NoProjectRun, NoSources):
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the sources of run {retrieval_run} of {name} not read "
+                                       f"after {timeout_s:.0f} s")
+                await asyncio.sleep(0.5)
+            found.append((name, report, await project_gaps(pool, retrieval_run)))
+    finally:
+        await pool.close()
+    return found
 
 
 async def _project_reports(runs: list[tuple[str, uuid.UUID]],
@@ -227,6 +268,10 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float,
         project_reports = asyncio.run(_project_reports(projects, timeout_s))
         for project in project_reports:
             render_project_report(project, console)
+        for name, report_of_sources, gaps in asyncio.run(_sources_reports(projects, timeout_s)):
+            console.print(f"[bold]project {name}[/], asked with web search:", highlight=False)
+            names = next((p.names for p in project_reports if p.project == name), None)
+            render_sources(console, report_of_sources, gaps, names=names)
         html = stack.STACK_DIR / "reports" / f"{run_id}.html"
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(asyncio.run(_html_report(run_id)), encoding="utf-8")

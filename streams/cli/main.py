@@ -20,6 +20,7 @@ from streams.cli.news import add_news_commands
 from streams.cli.ops import add_ops_commands
 from streams.cli.projects import add_project_commands
 from streams.cli.schedules import add_schedule_commands, run_scheduler
+from streams.cli.sources import add_sources_commands
 from streams.cli.validation import add_validation_commands
 from streams.config import get_settings
 from streams.errors import DomainRunnerError
@@ -182,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=1, help="samples per (provider, prompt) cell")
     p.add_argument("--cost-cap", type=float, metavar="USD",
                    help="most the run may spend; calls beyond it are skipped and reported")
+    p.add_argument("--mode", choices=["memory", "retrieval"], default="memory",
+                   help="retrieval: each provider answers with its own web search (those "
+                        "without one are refused, with the reason)")
     p.set_defaults(handler=_publish)
 
     p = commands.add_parser("run", help="run consumer groups in the foreground")
@@ -223,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_api_commands(commands)
     add_schedule_commands(commands)
     add_alert_commands(commands)
+    add_sources_commands(commands)
 
     p = commands.add_parser("schemas", help="write the JSON Schema of every message")
     p.add_argument("--out", default="contracts/schemas")

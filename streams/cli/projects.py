@@ -171,6 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     from producers.projects import publish_project_run
     from streams.kafka.broker import create_broker
     from streams.projects.store import load_project, project_request
+    from streams.providers.catalog import search_refusal
     from streams.runtime.postgres import create_pool
     from streams.runtime.tracing import configure_tracing
     from streams.visibility.report import NoProjectRun, project_report
@@ -191,14 +192,20 @@ def _run(args: argparse.Namespace) -> int:
             broker = create_broker(settings)
             async with broker:
                 await broker.connect()
-                await publish_project_run(
-                    broker, project_request(project), run_id=run_id, providers=providers,
+                published = await publish_project_run(
+                    broker, project_request(project), run_id=run_id,
+                    providers=project.spec.providers,
                     samples=args.samples or project.spec.samples,
-                    cost_cap_usd=project.spec.cost_cap_usd)
-            calls = len(providers) * len(project.spec.prompts) * (args.samples
-                                                                  or project.spec.samples)
-            console.print(f"published run {run_id} of project {args.name}: {calls} calls",
-                          highlight=False)
+                    cost_cap_usd=project.spec.cost_cap_usd, modes=project.spec.modes)
+            for message in published:
+                asked = [p for p in providers
+                         if message.mode == "memory" or not search_refusal(p)]
+                calls = len(asked) * len(project.spec.prompts) * message.samples
+                console.print(f"published {message.mode} run {message.run_id} of project "
+                              f"{args.name}: {calls} calls", highlight=False)
+                for name in sorted(set(providers) - set(asked)):
+                    console.print(f"  {name} is not asked in retrieval mode: "
+                                  f"{search_refusal(name)}", highlight=False)
             print(run_id)
             if not args.wait:
                 return 0

@@ -27,10 +27,11 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from contracts.calls import Mode
 from contracts.domain_name import InvalidDomain, normalize_domain
 from contracts.domains import MAX_ALIASES, MAX_NAME_CHARS
 from streams.errors import DomainRunnerError
-from streams.providers.catalog import PROVIDERS
+from streams.providers.catalog import PROVIDERS, search_refusal
 
 # Far above any real project (200 prompts of 2,000 characters is about 400 KB), small enough
 # that a wrong file (a log, a dump) is refused before the parser spends time on it.
@@ -173,6 +174,10 @@ class ProjectSpec(BaseModel):
     cost_cap_usd: float | None = Field(default=None, ge=0, strict=True, allow_inf_nan=False)
     precision: PrecisionTarget | None = Field(
         default=None, description="Adaptive sampling; ``samples`` is then each round's size.")
+    modes: tuple[Mode, ...] = Field(
+        default=("memory",), min_length=1, max_length=2,
+        description="memory (no tools), retrieval (the provider's web search), or both: each "
+                    "cell is then asked in both modes, as two twin runs.")
 
     @field_validator("name")
     @classmethod
@@ -211,6 +216,11 @@ def _derived_id(text: str) -> str:
 
 def _cross_field_problems(spec: ProjectSpec) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
+    if len(set(spec.modes)) != len(spec.modes):
+        problems.append((("modes",), "a mode is listed twice"))
+    if "retrieval" in spec.modes and spec.providers:
+        problems += [(("providers", i), f"{name} cannot answer in retrieval mode: {why}")
+                     for i, name in enumerate(spec.providers) if (why := search_refusal(name))]
     first_seen: dict[str, str] = {}
     for loc, brand in [(("brand",), spec.brand)] + [
             (("competitors", i), b) for i, b in enumerate(spec.competitors)]:

@@ -11,14 +11,10 @@ from typing import Any, ClassVar
 from streams.providers.base import (
     HTTPProviderAdapter,
     ParsedCompletion,
-    ShapeError,
-    items,
-    obj,
-    opt_int,
-    opt_str,
 )
 from streams.providers.catalog import Wire
 from streams.providers.ratelimit_headers import parse_anthropic_headers
+from streams.providers.shape import ShapeError, items, obj, opt_int, opt_str
 from streams.providers.types import CompletionRequest, FinishReason, RateLimitInfo
 
 # The current version (what the official SDKs send); 2023-06-01 is deprecated and may be

@@ -4,23 +4,24 @@ pipeline every wire format runs through: send, classify errors, parse the body."
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
-from streams.errors import DomainRunnerError
-from streams.providers.catalog import RequestParams, Wire
+from streams.providers.catalog import RequestParams, Retrieval, Wire
 from streams.providers.errors import (
     MalformedResponse,
     ProviderError,
     TransientProviderError,
     error_for_status,
 )
+from streams.providers.shape import ShapeError
 from streams.providers.types import (
     RUN_HEADER,
     SAMPLE_HEADER,
+    CallMode,
     Completion,
     CompletionRequest,
     FinishReason,
@@ -60,20 +61,23 @@ class ParsedCompletion:
     output_tokens: int
 
 
-class ShapeError(DomainRunnerError, ValueError):
-    """The JSON body is not shaped as the wire format promises (becomes MalformedResponse)."""
-
-
 class HTTPProviderAdapter(ABC):
     """The shared pipeline; subclasses describe only their wire format."""
 
     wire: ClassVar[Wire]
 
-    def __init__(self, *, name: str, base_url: str,
-                 params: RequestParams | None = None) -> None:
+    def __init__(self, *, name: str, base_url: str, params: RequestParams | None = None,
+                 retrieval: Retrieval | None = None, mode: CallMode = "memory",
+                 count_searches: Callable[[Any], int] | None = None) -> None:
         self._name = name
         self._base_url = base_url.rstrip("/")
         self.params = params or RequestParams()
+        self.retrieval = retrieval or Retrieval(api=None)
+        if mode == "retrieval" and self.retrieval.api is None:
+            raise ValueError(f"{name} has no web search: {self.retrieval.refusal}")
+        self.mode: CallMode = mode
+        # What a retrieval body says was billed (the citation extractor's count).
+        self._count_searches = count_searches
 
     @property
     def name(self) -> str:
@@ -84,7 +88,35 @@ class HTTPProviderAdapter(ABC):
         return self._base_url
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self._name!r}, base_url={self._base_url!r})"
+        return (f"{type(self).__name__}(name={self._name!r}, base_url={self._base_url!r}, "
+                f"mode={self.mode!r})")
+
+    @property
+    def api(self) -> str:
+        """The shape of this adapter's answers: the search API in retrieval mode, else the
+        wire format's name."""
+        return self.retrieval.api if self.mode == "retrieval" and self.retrieval.api else (
+            self.wire)
+
+    def request_body(self, request: CompletionRequest) -> dict[str, Any]:
+        """The JSON body sent: the wire format's, plus what the mode adds (the web-search tool,
+        or Perplexity's switch that turns its search off)."""
+        extra = self.retrieval.body if self.mode == "retrieval" else self.retrieval.memory_body
+        return self._body(request) | dict(extra)
+
+    def parse_body(self, payload: Any, request: CompletionRequest) -> ParsedCompletion:
+        """Text, usage and finish reason from a 2xx body (raises ShapeError)."""
+        return self._parse(payload, request)
+
+    def web_searches(self, payload: Any) -> int:
+        """The searches a body says the provider billed. A body whose search part cannot be
+        read counts the most a call can bill, so a cost cap errs on the safe side."""
+        if self.mode != "retrieval" or self._count_searches is None:
+            return 0
+        try:
+            return self._count_searches(payload)
+        except ShapeError:
+            return self.retrieval.max_searches
 
     # -- what a wire format describes -------------------------------------------------------
 
@@ -130,7 +162,7 @@ class HTTPProviderAdapter(ABC):
                 self._url(request),
                 headers={**self._headers(key.secret.get_secret_value()),
                          SAMPLE_HEADER: str(request.sample), RUN_HEADER: request.run_id},
-                json=self._body(request),
+                json=self.request_body(request),
             )
         except httpx.TimeoutException as exc:
             raise TransientProviderError(
@@ -176,10 +208,13 @@ class HTTPProviderAdapter(ABC):
             output_tokens=parsed.output_tokens,
             rate_limit=rate_limit,
             status_code=response.status_code,
+            body=response.content,
+            api=self.api,
+            web_searches=self.web_searches(payload),
         )
 
 
-# -- JSON helpers for the wire formats (raise ShapeError, never KeyError/TypeError) ----------
+# -- JSON helpers for the wire formats -----------------------------------------------------
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -219,30 +254,3 @@ def error_code(payload: Any) -> str | None:
             if isinstance(value, str) and value:
                 return value
     return None
-
-
-def obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ShapeError(f"{where} is not an object")
-    return value
-
-
-def items(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ShapeError(f"{where} is not an array")
-    return value
-
-
-def opt_str(value: Any, where: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise ShapeError(f"{where} is not a string")
-
-
-def opt_int(value: Any, where: str) -> int:
-    """A token count; absent means zero, anything but a non-negative integer is malformed."""
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ShapeError(f"{where} is not a non-negative integer")
-    return value

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Wire = Literal["openai", "anthropic", "gemini"]
+# The shape of a body that answered with the provider's web search (what
+# ``streams.providers.citations`` reads citations from).
+SearchApi = Literal["openai_responses", "xai_responses", "anthropic_messages", "gemini_generate",
+                    "perplexity_chat"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +39,28 @@ class RequestParams:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Retrieval:
+    """How a provider answers with its own web search (``api``), or why it cannot (``refusal``).
+
+    ``body`` is added to a retrieval request's body (top level), ``memory_body`` to a memory
+    request's (Perplexity searches unless told not to). ``search_price_usd`` is the list price of
+    one billed search (OpenAI, Anthropic, xAI: per search call; Gemini: per search query;
+    Perplexity: per request), counted into the call's cost; ``max_searches`` is the most one
+    call can bill, what a run's cost cap reserves."""
+
+    api: SearchApi | None
+    refusal: str = ""
+    body: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    memory_body: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    search_price_usd: float = 0.0
+    max_searches: int = 1
+
+
+def no_search(reason: str) -> Retrieval:
+    return Retrieval(api=None, refusal=reason)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProviderSpec:
     """What never changes about a provider; endpoints and models are overridable in config.
 
@@ -49,6 +75,7 @@ class ProviderSpec:
     input_price_per_mtok: float
     output_price_per_mtok: float
     params: RequestParams = RequestParams()
+    retrieval: Retrieval = field(default_factory=lambda: no_search("no web search"))
 
 
 PROVIDERS: dict[str, ProviderSpec] = {
@@ -62,30 +89,52 @@ PROVIDERS: dict[str, ProviderSpec] = {
                      model="gpt-6-luna", input_price_per_mtok=0.10, output_price_per_mtok=0.50,
                      params=RequestParams(seed=None, max_tokens="max_completion_tokens",
                                           temperature=False,
-                                          fixed={"reasoning_effort": "none"})),
+                                          fixed={"reasoning_effort": "none"}),
+                     # Web search is a Responses API tool ($10 per 1,000 calls); chat
+                     # completions only search with the *-search-preview models.
+                     # https://platform.openai.com/docs/guides/tools-web-search
+                     retrieval=Retrieval(
+                         api="openai_responses", search_price_usd=0.010, max_searches=3,
+                         body={"tools": [{"type": "web_search"}], "max_tool_calls": 3,
+                               "include": ["web_search_call.action.sources"],
+                               "reasoning": {"effort": "low"}})),
         # Messages has no seed. API version 2026-10-21 (the one this adapter sends) refuses
         # temperature/top_p/top_k on every model. https://platform.claude.com/docs/en/api/messages
         ProviderSpec(name="anthropic", wire="anthropic", base_url="https://api.anthropic.com",
                      model="claude-haiku-4-5-20251001", input_price_per_mtok=1.00,
                      output_price_per_mtok=5.00,
-                     params=RequestParams(seed=None, temperature=False)),
+                     params=RequestParams(seed=None, temperature=False),
+                     # The server-side web_search tool, $10 per 1,000 searches.
+                     # https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool
+                     retrieval=Retrieval(
+                         api="anthropic_messages", search_price_usd=0.010, max_searches=3,
+                         body={"tools": [{"type": "web_search_20250305", "name": "web_search",
+                                          "max_uses": 3}]})),
         # gemini-1.5 and 2.5 flash are shut down; 3.5 Flash-Lite is the named replacement.
         # generationConfig.seed exists. https://ai.google.dev/gemini-api/docs/deprecations
         ProviderSpec(name="google", wire="gemini",
                      base_url="https://generativelanguage.googleapis.com",
                      model="gemini-3.5-flash-lite", input_price_per_mtok=0.30,
-                     output_price_per_mtok=2.50),
+                     output_price_per_mtok=2.50,
+                     # Grounding with Google Search, $14 per 1,000 search queries.
+                     # https://ai.google.dev/gemini-api/docs/google-search
+                     retrieval=Retrieval(api="gemini_generate", search_price_usd=0.014,
+                                         max_searches=4, body={"tools": [{"google_search": {}}]})),
         # deepseek-chat was retired 2026-07-24; deepseek-flash thinks by default (when it does,
         # temperature has no effect), so thinking is switched off. The API has no seed.
         # https://api-docs.deepseek.com/quick_start/pricing
         ProviderSpec(name="deepseek", wire="openai", base_url="https://api.deepseek.com",
                      model="deepseek-flash", input_price_per_mtok=0.30, output_price_per_mtok=1.20,
                      params=RequestParams(seed=None,
-                                          fixed={"thinking": {"type": "disabled"}})),
+                                          fixed={"thinking": {"type": "disabled"}}),
+                     retrieval=no_search("DeepSeek's API has no web search: its chat "
+                                         "completions take function tools only")),
         # https://docs.together.ai/reference/chat-completions-1 (seed: integer)
         ProviderSpec(name="together", wire="openai", base_url="https://api.together.xyz/v1",
                      model="meta-llama/Llama-3.3-70B-Instruct-Turbo",
-                     input_price_per_mtok=0.88, output_price_per_mtok=0.88),
+                     input_price_per_mtok=0.88, output_price_per_mtok=0.88,
+                     retrieval=no_search("Together's chat completions have no built-in web "
+                                         "search (function tools only)")),
         # grok-2 is gone and the grok-4.x fast models redirect to grok-4.3 since 2026-05-15;
         # reasoning_effort "none" is its non-reasoning mode. It takes a seed (grok-4.5 and
         # later refuse one: override the model and the seed goes too).
@@ -93,16 +142,38 @@ PROVIDERS: dict[str, ProviderSpec] = {
         ProviderSpec(name="xai", wire="openai", base_url="https://api.x.ai/v1",
                      model="grok-4.3", input_price_per_mtok=1.25, output_price_per_mtok=2.50,
                      params=RequestParams(max_tokens="max_completion_tokens",
-                                          fixed={"reasoning_effort": "none"})),
+                                          fixed={"reasoning_effort": "none"}),
+                     # Live Search (search_parameters) was retired 2025-12-15; web search is a
+                     # Responses API tool, $5 per 1,000 calls.
+                     # https://docs.x.ai/docs/guides/tools/search-tools
+                     retrieval=Retrieval(api="xai_responses", search_price_usd=0.005,
+                                         max_searches=3,
+                                         body={"tools": [{"type": "web_search"}]})),
         # Sonar takes no seed. https://docs.perplexity.ai/guides/chat-completions-guide
         ProviderSpec(name="perplexity", wire="openai", base_url="https://api.perplexity.ai",
                      model="sonar", input_price_per_mtok=1.00, output_price_per_mtok=1.00,
-                     params=RequestParams(seed=None)),
+                     params=RequestParams(seed=None),
+                     # Sonar searches on every request ($5 per 1,000 requests at low context)
+                     # unless disable_search is set, which memory mode does.
+                     # https://docs.perplexity.ai/api-reference/chat-completions-post
+                     retrieval=Retrieval(api="perplexity_chat", search_price_usd=0.005,
+                                         memory_body={"disable_search": True})),
         # Mistral calls the seed random_seed and answers 422 to any field it does not know.
         # https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
         ProviderSpec(name="mistral", wire="openai", base_url="https://api.mistral.ai/v1",
                      model="mistral-small-latest", input_price_per_mtok=0.20,
                      output_price_per_mtok=0.60,
-                     params=RequestParams(seed="random_seed")),
+                     params=RequestParams(seed="random_seed"),
+                     retrieval=no_search("Mistral's web search is a connector of its Agents "
+                                         "and Conversations APIs, not of chat completions, "
+                                         "which this deployment calls")),
     )
 }
+
+
+def search_refusal(provider: str) -> str:
+    """Why ``provider`` cannot answer in retrieval mode; "" when it can."""
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        return "not a provider this deployment knows"
+    return "" if spec.retrieval.api is not None else spec.retrieval.refusal

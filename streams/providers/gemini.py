@@ -13,16 +13,12 @@ import httpx
 from streams.providers.base import (
     HTTPProviderAdapter,
     ParsedCompletion,
-    ShapeError,
     error_message,
-    items,
-    obj,
-    opt_int,
-    opt_str,
 )
 from streams.providers.catalog import Wire
 from streams.providers.errors import AuthenticationFailed, ProviderError, error_for_status
 from streams.providers.ratelimit_headers import parse_duration, parse_gemini_headers
+from streams.providers.shape import ShapeError, items, obj, opt_int, opt_str
 from streams.providers.types import CompletionRequest, FinishReason, RateLimitInfo
 
 if TYPE_CHECKING:

@@ -13,14 +13,10 @@ from typing import Any, ClassVar
 from streams.providers.base import (
     HTTPProviderAdapter,
     ParsedCompletion,
-    ShapeError,
-    items,
-    obj,
-    opt_int,
-    opt_str,
 )
 from streams.providers.catalog import Wire
 from streams.providers.ratelimit_headers import parse_openai_headers
+from streams.providers.shape import ShapeError, items, obj, opt_int, opt_str
 from streams.providers.types import CompletionRequest, FinishReason, RateLimitInfo
 
 _FINISH_REASONS: dict[str, FinishReason] = {

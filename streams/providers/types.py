@@ -14,6 +14,8 @@ from pydantic import SecretStr
 from streams.providers.catalog import ProviderSpec
 
 FinishReason = Literal["stop", "length", "content_filter", "other"]
+# ``memory``: no tools; ``retrieval``: the provider's own web search (``ProviderSpec.retrieval``).
+CallMode = Literal["memory", "retrieval"]
 
 # Every request names its sample index here. Real APIs ignore headers they do not know; the
 # simulator reads the sample from it where the API has no seed field, so the samples of a
@@ -35,6 +37,7 @@ class CompletionRequest:
     max_tokens: int
     temperature: float = 0.7
     run_id: str = ""
+    mode: CallMode = "memory"
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,11 @@ class Completion:
     output_tokens: int
     rate_limit: RateLimitInfo
     status_code: int
+    # The body as received (kept, so extraction can be run again without paying), its shape
+    # (a ``SearchApi`` or the wire's name), and the searches the provider billed.
+    body: bytes = b""
+    api: str = ""
+    web_searches: int = 0
 
 
 @dataclass(frozen=True)
@@ -123,9 +131,10 @@ class ProviderConfig:
     def name(self) -> str:
         return self.spec.name
 
-    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_price_per_mtok
-                + output_tokens * self.output_price_per_mtok) / 1_000_000
+    def cost_usd(self, input_tokens: int, output_tokens: int, web_searches: int = 0) -> float:
+        return ((input_tokens * self.input_price_per_mtok
+                 + output_tokens * self.output_price_per_mtok) / 1_000_000
+                + web_searches * self.spec.retrieval.search_price_usd)
 
 
 def prompt_tokens_bound(prompt: str) -> int:

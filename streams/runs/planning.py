@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka.structs import ConsumerRecord
@@ -12,11 +12,13 @@ from aiokafka.structs import ConsumerRecord
 from contracts import (
     CellSamples,
     DomainRequested,
+    Mode,
     ProjectRequest,
     ProviderCallRequested,
     call_id_for,
 )
 from streams.errors import DomainRunnerError
+from streams.providers.catalog import search_refusal
 from streams.providers.types import ProviderConfig
 from streams.runs.prompts import PROMPT_SETS
 
@@ -44,6 +46,10 @@ class PlannedDomain:
     requested_at: datetime
     project: ProjectRequest | None = None
     rounds: tuple[CellSamples, ...] = ()
+    mode: Mode = "memory"
+    twin_run_id: uuid.UUID | None = None
+    # Providers a retrieval run asked for by default that cannot search: provider -> reason.
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def prompt_label(self) -> str:
@@ -53,17 +59,28 @@ class PlannedDomain:
 
 def resolve_request(request: DomainRequested, record: ConsumerRecord[bytes, bytes],
                     default_providers: Sequence[str]) -> PlannedDomain:
-    """The request's defaults, from the record that carried it and this deployment."""
+    """The request's defaults, from the record that carried it and this deployment.
+
+    A retrieval run asks only providers that can search: by default the deployment's providers
+    that can (the others are recorded as refused, with the reason); named explicitly, a provider
+    that cannot is an error (``plan_calls``), never answered from memory instead."""
     run_id = request.run_id or uuid.uuid5(
         OWN_RUN_NAMESPACE, f"{record.topic}:{record.partition}:{record.offset}")
+    chosen, refused = tuple(request.providers or default_providers), {}
+    if request.mode == "retrieval" and not request.providers:
+        refused = {name: search_refusal(name) for name in chosen if search_refusal(name)}
+        chosen = tuple(name for name in chosen if name not in refused)
     return PlannedDomain(
         run_id=run_id, domain=request.domain, name=request.name.strip() or request.domain,
         aliases=request.aliases, prompt_set=request.prompt_set,
-        providers=request.providers or tuple(default_providers), samples=request.samples,
+        providers=chosen, samples=request.samples,
         run_size=request.run_size if request.run_id else 1, cost_cap_usd=request.cost_cap_usd,
         requested_at=request.requested_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
         project=request.project,
         rounds=request.rounds,
+        mode=request.mode,
+        twin_run_id=request.twin_run_id,
+        refused=refused,
     )
 
 
@@ -92,6 +109,14 @@ def plan_calls(
     unknown = [name for name in request.providers if name not in providers]
     if unknown:
         raise PlanningError(f"providers not configured here: {', '.join(unknown)}")
+    if request.mode == "retrieval":
+        blind = [f"{name} ({search_refusal(name)})" for name in request.providers
+                 if search_refusal(name)]
+        if blind:
+            raise PlanningError(f"retrieval asked of providers without web search: "
+                                f"{'; '.join(blind)}")
+        if not request.providers:
+            raise PlanningError("retrieval asked, and no provider here can search the web")
     # A round asks each of its cells for its samples 0 … n − 1 (ids are deterministic: the
     # samples asked before are the same calls, and stored once).
     cells = {(c.provider, c.prompt_id): c.samples for c in request.rounds} or {
@@ -109,7 +134,7 @@ def plan_calls(
                     ProviderCallRequested(
                         call_id=call_id_for(
                             run_id=request.run_id, domain=request.domain, provider=provider_name,
-                            model=model, prompt_id=prompt.id, sample=sample,
+                            model=model, prompt_id=prompt.id, sample=sample, mode=request.mode,
                         ),
                         run_id=request.run_id,
                         domain=request.domain,
@@ -120,6 +145,7 @@ def plan_calls(
                         prompt_version=prompt.version,
                         prompt=prompt.text,
                         sample=sample,
+                        mode=request.mode,
                     )
                 )
     return calls

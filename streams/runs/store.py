@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -62,6 +64,7 @@ RESPONSE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("input_tokens", "int"), ("output_tokens", "int"), ("cost_usd", "float8"),
     ("latency_ms", "float8"), ("attempts", "int"), ("error_type", "text"), ("error", "text"),
     ("key_fingerprint", "text"), ("trace_id", "text"), ("responded_at", "timestamptz"),
+    ("mode", "text"), ("web_searches", "int"),
 )
 _NAMES = ", ".join(name for name, _ in RESPONSE_COLUMNS)
 
@@ -101,11 +104,13 @@ async def record_plan(
     async with pool.acquire() as connection, connection.transaction():
         await connection.execute(
             """INSERT INTO runs (run_id, prompt_set, providers, samples, expected_domains,
-                                 cost_cap_usd, project)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING""",
+                                 cost_cap_usd, project, mode, twin_run_id, refused)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+               ON CONFLICT (run_id) DO NOTHING""",
             request.run_id, request.prompt_label, list(request.providers), request.samples,
             request.run_size, request.cost_cap_usd,
-            request.project.name if request.project else None,
+            request.project.name if request.project else None, request.mode,
+            request.twin_run_id, json.dumps(request.refused),
         )
         if request.project is not None:
             # The project as this run asked it: extraction and replays read it from here.
@@ -238,13 +243,25 @@ async def hold_claim(pool: asyncpg.Pool, call_id: UUID, token: UUID) -> bool:
     return bool(held)
 
 
-async def mark_answered(pool: asyncpg.Pool, call_id: UUID, answer: RawResponse) -> None:
+async def mark_answered(pool: asyncpg.Pool, call_id: UUID, answer: RawResponse, *,
+                        max_body_bytes: int | None = None) -> None:
     """The answer is about to be published: no claim may take (and pay for) the call again
     while capture has not stored it, and the answer itself is kept with the call, so that one
-    lost on the way is published again by the reconciler, not paid for again."""
-    await pool.execute(
-        """UPDATE calls SET status = 'answered', claimed_at = now(), answer = $2::jsonb
-           WHERE call_id = $1 AND status = 'pending'""", call_id, answer.model_dump_json())
+    lost on the way is published again by the reconciler, not paid for again. The provider's
+    body is kept in the same transaction (compressed; not when larger than ``max_body_bytes``)."""
+    async with pool.acquire() as connection, connection.transaction():
+        marked = await connection.fetchval(
+            """UPDATE calls SET status = 'answered', claimed_at = now(), answer = $2::jsonb
+               WHERE call_id = $1 AND status = 'pending' RETURNING true""",
+            call_id, answer.model_dump_json())
+        body = answer.raw_body
+        if marked and body is not None and (max_body_bytes is None
+                                            or len(body) <= max_body_bytes):
+            await connection.execute(
+                """INSERT INTO response_bodies (call_id, run_id, api, body, raw_bytes)
+                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_id) DO NOTHING""",
+                call_id, answer.run_id, answer.body_api or "", zlib.compress(body, 6),
+                len(body))
 
 
 async def schedule_retry(

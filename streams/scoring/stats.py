@@ -52,6 +52,30 @@ def mean_t(values: Sequence[float], *, bounds: tuple[float, float] | None = None
     return Metric(value=mean, n=n, low=low, high=high, sd=sd, method="student-t")
 
 
+def ratio_delta(ys: Sequence[float], xs: Sequence[float]) -> Metric:
+    """Σy ÷ Σx over n answers (a share of something each answer counts several of), with its
+    delta-method interval, clustered by answer; value None when Σx = 0."""
+    n = len(ys)
+    total = math.fsum(xs)
+    if n == 0 or total == 0:
+        return Metric(value=None, n=n, method="delta")
+    ratio = math.fsum(ys) / total
+    if n < 2:
+        return Metric(value=ratio, n=n, method="delta")
+    residuals = [y - ratio * x for y, x in zip(ys, xs, strict=True)]
+    sd = math.sqrt(math.fsum(d * d for d in residuals) / (n - 1))
+    se = sd / (math.sqrt(n) * (total / n))
+    return Metric(value=ratio, n=n, low=max(0.0, ratio - Z95 * se),
+                  high=min(1.0, ratio + Z95 * se), sd=se, method="delta")
+
+
+def normal_p(difference: float, se: float) -> float:
+    """Two-sided p-value of a difference with a normal standard error."""
+    if se == 0:
+        return 1.0 if difference == 0 else 0.0
+    return float(2 * stats.norm.sf(abs(difference) / se))
+
+
 @dataclass(frozen=True)
 class Difference:
     """``second − first`` with its 95 % interval and two-sided p-value."""

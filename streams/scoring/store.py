@@ -48,15 +48,16 @@ WHERE r.run_id = $1 AND r.domain = $2 AND r.status = 'ok'
 ORDER BY e.provider, e.prompt_id, e.sample
 """
 
-# Runs that planned the domain, nearest first, before or after the given time.
+# Runs that planned the domain, nearest first, before or after the given time. The brand score
+# is a memory-mode measure: retrieval runs are read for their sources (streams/sources/).
 _EARLIER = """
 SELECT rd.run_id FROM run_domains rd JOIN runs r ON r.run_id = rd.run_id
-WHERE rd.domain = $1 AND r.created_at < $2 AND r.project IS NULL
+WHERE rd.domain = $1 AND r.created_at < $2 AND r.project IS NULL AND r.mode = 'memory'
 ORDER BY r.created_at DESC, rd.run_id LIMIT $3
 """
 _LATER = """
 SELECT rd.run_id FROM run_domains rd JOIN runs r ON r.run_id = rd.run_id
-WHERE rd.domain = $1 AND r.created_at > $2 AND r.project IS NULL
+WHERE rd.domain = $1 AND r.created_at > $2 AND r.project IS NULL AND r.mode = 'memory'
 ORDER BY r.created_at, rd.run_id LIMIT $3
 """
 # A run whose earlier neighbours are all unfinished falls back no further than this.
@@ -90,8 +91,10 @@ async def is_complete(connection: Db, run_id: UUID, domain: str) -> bool:
 
 async def run_created_at(connection: Db, run_id: UUID) -> datetime | None:
     created: datetime | None = await connection.fetchval(
-        # A project run asks category prompts, not about the brand: it is not scored here.
-        "SELECT created_at FROM runs WHERE run_id = $1 AND project IS NULL", run_id)
+        # A project run asks category prompts, not about the brand: it is not scored here; nor
+        # is a retrieval run.
+        """SELECT created_at FROM runs
+           WHERE run_id = $1 AND project IS NULL AND mode = 'memory'""", run_id)
     return created
 
 

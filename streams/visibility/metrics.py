@@ -28,8 +28,8 @@ from uuid import UUID
 
 from scipy import stats
 
-from contracts import ALL, CellSamples, Metric, MetricChange, Precision, VisibilityScore
-from streams.scoring.stats import ALPHA, Z95, mean_t, two_proportion_z, welch_t, wilson
+from contracts import ALL, CellSamples, Metric, MetricChange, Mode, Precision, VisibilityScore
+from streams.scoring.stats import ALPHA, mean_t, ratio_delta, two_proportion_z, welch_t, wilson
 
 METRICS_VERSION = "1"
 METRICS = ("visibility", "share_of_voice", "position", "sentiment")
@@ -64,6 +64,7 @@ class ProjectRunReadings:
     extractor_version: str
     answers: tuple[AnswerReading, ...]
     precision: Precision | None = None
+    mode: Mode = "memory"
 
 
 Scope = tuple[str, str, str]  # provider, topic, prompt_id
@@ -76,20 +77,8 @@ def scopes_of(answer: AnswerReading) -> tuple[Scope, ...]:
 
 def share_of_voice(brand: str, answers: Sequence[AnswerReading]) -> Metric:
     """Σ mentions of ``brand`` ÷ Σ mentions of all tracked brands, with the delta method."""
-    n = len(answers)
-    ys = [1.0 if a.brands[brand].mentioned else 0.0 for a in answers]
-    xs = [float(sum(r.mentioned for r in a.brands.values())) for a in answers]
-    total = math.fsum(xs)
-    if n == 0 or total == 0:
-        return Metric(value=None, n=n, method="delta")
-    ratio = math.fsum(ys) / total
-    if n < 2:
-        return Metric(value=ratio, n=n, method="delta")
-    residuals = [y - ratio * x for y, x in zip(ys, xs, strict=True)]
-    sd = math.sqrt(math.fsum(d * d for d in residuals) / (n - 1))
-    se = sd / (math.sqrt(n) * (total / n))
-    return Metric(value=ratio, n=n, low=max(0.0, ratio - Z95 * se),
-                  high=min(1.0, ratio + Z95 * se), sd=se, method="delta")
+    return ratio_delta([1.0 if a.brands[brand].mentioned else 0.0 for a in answers],
+                       [float(sum(r.mentioned for r in a.brands.values())) for a in answers])
 
 
 def brand_metrics(brand: str, answers: Sequence[AnswerReading]) -> dict[str, Metric]:
@@ -172,7 +161,7 @@ def score_project_run(run: ProjectRunReadings, previous: ProjectRunReadings | No
                             if (r := a.brands[brand]).rank is not None)
             scores.append(VisibilityScore(
                 run_id=run.run_id, project=run.project, brand=brand, own=brand == run.own,
-                provider=provider, topic=topic, prompt_id=prompt_id,
+                mode=run.mode, provider=provider, topic=topic, prompt_id=prompt_id,
                 extractor_version=run.extractor_version, metrics_version=METRICS_VERSION,
                 run_created_at=run.run_created_at, samples=len(answers),
                 rank_distribution={str(rank): count for rank, count in sorted(ranks.items())},

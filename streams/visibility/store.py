@@ -107,7 +107,7 @@ async def load_readings(db: Db, run_id: UUID,
     if not await db.fetchval(_READY, run_id, extractor_version):
         return None
     row = await db.fetchrow(
-        """SELECT p.request, r.created_at FROM project_runs p JOIN runs r USING (run_id)
+        """SELECT p.request, r.created_at, r.mode FROM project_runs p JOIN runs r USING (run_id)
            WHERE p.run_id = $1""", run_id)
     if row is None:
         return None
@@ -122,6 +122,7 @@ async def load_readings(db: Db, run_id: UUID,
     return ProjectRunReadings(
         run_id=run_id, project=request.name, run_created_at=row["created_at"], own=brands[0],
         brands=brands, extractor_version=extractor_version, precision=request.precision,
+        mode=row["mode"],
         answers=tuple(
             AnswerReading(call_id=call_id, provider=first["provider"],
                           prompt_id=first["prompt_id"], prompt_version=first["prompt_version"],
@@ -143,8 +144,10 @@ async def planned_per_cell(db: Db, run_id: UUID) -> dict[tuple[str, str], int]:
     return {(row["provider"], row["prompt_id"]): row["calls"] for row in rows}
 
 
+# Only runs of the same mode are neighbours: memory and retrieval are never compared as change.
 _NEIGHBOURS = """
-SELECT run_id FROM runs WHERE project = $1 AND run_id <> $3 AND {} ORDER BY {} LIMIT 5
+SELECT run_id FROM runs WHERE project = $1 AND run_id <> $3 AND {}
+  AND mode = (SELECT mode FROM runs WHERE run_id = $3) ORDER BY {} LIMIT 5
 """
 
 

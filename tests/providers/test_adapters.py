@@ -214,8 +214,9 @@ MESSAGES = [{"role": "user", "content": REQUEST.prompt}]
         ("xai", "https://api.x.ai/v1/chat/completions",
          {"max_completion_tokens": 64, "temperature": 0.2, "seed": 3,
           "reasoning_effort": "none"}),
+        # Sonar searches unless told not to: a memory call turns its search off.
         ("perplexity", "https://api.perplexity.ai/chat/completions",
-         {"max_tokens": 64, "temperature": 0.2}),
+         {"max_tokens": 64, "temperature": 0.2, "disable_search": True}),
         ("mistral", "https://api.mistral.ai/v1/chat/completions",
          {"max_tokens": 64, "temperature": 0.2, "random_seed": 3}),
     ],
