@@ -9,6 +9,12 @@ brands.csv, stand for the untracked brands a real answer names. Entries are list
 so a listed entry's expected rank is exactly 1 + the sum of the rates of the entries ahead of it
 (``expected_position``).
 
+In retrieval mode (the provider's own web search) each entry's rate is its memory rate shifted by
+a lift fixed per (provider, entry) in [RETRIEVAL_LIFT_MIN, RETRIEVAL_LIFT_MAX] (``retrieval_lift``):
+what searching the web does to a brand's visibility, so a memory-vs-retrieval comparison has a
+known answer. The draws are the same numbers in both modes, so the two modes of one sample
+differ only where the lift moves an entry across its draw.
+
 As in answers.py, the listing draws are salted with the run (a repeated run is a fresh draw from
 the same truth) while the phrasing (format, naming by alias, wording) follows the sample index
 alone. Each brand's description has a tone fixed per (provider, brand) and names that brand only,
@@ -20,15 +26,22 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from streams.simulator.answers import Draw, unit_hash
 from streams.simulator.brands import Brand
 
 # provider -> brand domain (or an invented brand's name) -> listing rate.
 ListingRates = Mapping[str, Mapping[str, float]]
+# memory: the model answers with no tools; retrieval: with its provider's own web search.
+Mode = Literal["memory", "retrieval"]
+MODES: tuple[Mode, ...] = ("memory", "retrieval")
 
 MIN_LISTING_RATE = 0.15
 MAX_LISTING_RATE = 0.90
+# How far web search moves an entry's listing rate (retrieval mode), per (provider, entry).
+RETRIEVAL_LIFT_MIN = -0.15
+RETRIEVAL_LIFT_MAX = 0.25
 # The two invented brands of each industry, in this order.
 INVENTED_RATES = (0.6, 0.3)
 # How often a listed brand that has aliases is named by one of them.
@@ -230,28 +243,58 @@ def mentions_domain(prompt: str) -> bool:
     return _DOMAIN.search(prompt.lower()) is not None
 
 
-def listing_rate(provider: str, key: str, listing_rates: ListingRates | None = None) -> float:
+def first_domain(prompt: str) -> str | None:
+    """The first domain ``prompt`` holds (lower-cased), as ``mentions_domain`` finds it."""
+    found = _DOMAIN.search(prompt.lower())
+    return found.group(0) if found else None
+
+
+def retrieval_lift(provider: str, key: str) -> float:
+    """What ``provider``'s web search adds to the listing rate of the entry ``key`` (a domain,
+    or an invented brand's name): fixed per (provider, key) in [RETRIEVAL_LIFT_MIN,
+    RETRIEVAL_LIFT_MAX]."""
+    spread = RETRIEVAL_LIFT_MAX - RETRIEVAL_LIFT_MIN
+    return RETRIEVAL_LIFT_MIN + spread * unit_hash("retrieval lift", provider, key)
+
+
+def in_mode(provider: str, key: str, rate: float, mode: Mode) -> float:
+    """``rate`` (the memory rate) as ``mode`` has it: in retrieval mode shifted by the lift and
+    clamped to [MIN_LISTING_RATE, MAX_LISTING_RATE]. The clamp never pulls a rate set outside
+    those bounds (an override such as 0 or 1) back inside them: the lift only moves it on."""
+    if mode == "memory":
+        return rate
+    low, high = min(MIN_LISTING_RATE, rate), max(MAX_LISTING_RATE, rate)
+    return min(max(rate + retrieval_lift(provider, key), low), high)
+
+
+def listing_rate(provider: str, key: str, listing_rates: ListingRates | None = None,
+                 mode: Mode = "memory") -> float:
     """How often ``provider`` lists the tracked brand with domain ``key``: the override if set,
-    else a rate in [MIN_LISTING_RATE, MAX_LISTING_RATE] fixed by (provider, domain)."""
+    else a rate in [MIN_LISTING_RATE, MAX_LISTING_RATE] fixed by (provider, domain); in
+    retrieval mode that rate shifted by ``retrieval_lift`` (see ``in_mode``)."""
     override = (listing_rates or {}).get(provider, {}).get(key)
     if override is not None:
-        return override
+        return in_mode(provider, key, override, mode)
     spread = MAX_LISTING_RATE - MIN_LISTING_RATE
-    return MIN_LISTING_RATE + spread * unit_hash("listing", provider, key)
+    rate = MIN_LISTING_RATE + spread * unit_hash("listing", provider, key)
+    return in_mode(provider, key, rate, mode)
 
 
 def category_truth(provider: str, industry: str, brands: Iterable[Brand],
-                   listing_rates: ListingRates | None = None) -> tuple[Listed, ...]:
+                   listing_rates: ListingRates | None = None,
+                   mode: Mode = "memory") -> tuple[Listed, ...]:
     """The industry's entries for ``provider``, in preference order (the first is listed first
     when listed): the industry's brands among ``brands`` and its two invented brands. An
-    override in ``listing_rates`` is keyed by domain, or by name for an invented brand."""
-    entries = [Listed(b.name, b.domain, listing_rate(provider, b.domain, listing_rates),
+    override in ``listing_rates`` is keyed by domain, or by name for an invented brand. In
+    ``mode="retrieval"`` every rate is the memory rate shifted by ``retrieval_lift``; the order
+    is the same in both modes."""
+    entries = [Listed(b.name, b.domain, listing_rate(provider, b.domain, listing_rates, mode),
                       unit_hash("preference", provider, b.domain))
                for b in brands if b.industry == industry]
     overrides = (listing_rates or {}).get(provider, {})
     # An industry of another brand list, outside INVENTED_BRANDS, has no invented brands.
     for name, rate in zip(INVENTED_BRANDS.get(industry, ()), INVENTED_RATES, strict=False):
-        entries.append(Listed(name, None, overrides.get(name, rate),
+        entries.append(Listed(name, None, in_mode(provider, name, overrides.get(name, rate), mode),
                               unit_hash("preference", provider, name)))
     return tuple(sorted(entries, key=lambda e: (-e.preference, e.key)))
 
@@ -307,16 +350,16 @@ def _join(labels: Sequence[str]) -> str:
 
 def category_answer(provider: str, prompt: str, sample: int, brands: Sequence[Brand], *,
                     salt: str = "", listing_rates: ListingRates | None = None,
-                    ) -> CategoryAnswer | None:
+                    mode: Mode = "memory") -> CategoryAnswer | None:
     """What ``provider`` answers to the category ``prompt`` for ``sample`` in the run ``salt``;
-    None when the prompt names no industry. Each entry is listed independently with its rate,
-    drawn per (run, sample, provider, prompt, entry), so distinct prompts are independent draws;
-    the format, naming and wording follow the sample alone."""
+    None when the prompt names no industry. Each entry is listed independently with its rate
+    (in ``mode``), drawn per (run, sample, provider, prompt, entry), so distinct prompts are
+    independent draws; the format, naming and wording follow the sample alone."""
     industry = find_industry(prompt)
     if industry is None:
         return None
     truth: Draw = f"{salt}/{sample}" if salt else sample
-    listed = [entry for entry in category_truth(provider, industry, brands, listing_rates)
+    listed = [entry for entry in category_truth(provider, industry, brands, listing_rates, mode)
               if unit_hash("list", provider, prompt, truth, entry.key) < entry.rate]
     form = _pick(FORMATS, "category format", provider, prompt, sample)
     by_domain = {brand.domain: brand for brand in brands}

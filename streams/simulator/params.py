@@ -16,6 +16,11 @@ API reference (December 2026), independently of the adapters' ``RequestParams``:
   Anthropic 400 ``{"type": "error", "error": {"type", "message"}}``, Gemini 400
   ``{"error": {"code", "message", "status": "INVALID_ARGUMENT", "details"}}``.
 
+OpenAI's and xAI's Responses API, the wire of their web search, has a table of its own
+(``RESPONSES``): no seed (the sample comes from the header), at least 16 ``max_output_tokens``,
+and an unknown field is ``Unknown parameter: 'x'.``. What each API takes in ``tools`` is
+checked in tools.py.
+
 Some rules depend on the model or version: OpenAI's reasoning models (o-series, gpt-5 and later)
 refuse ``max_tokens`` and any temperature but 1, and from gpt-5.6 on ``seed``; xAI's grok-4.5
 and later refuse ``seed``; Anthropic API version 2026-10-21 refuses ``temperature``/``top_p``/
@@ -32,7 +37,8 @@ from streams.errors import DomainRunnerError
 from streams.providers.types import SAMPLE_HEADER
 
 Kind = Literal["string", "integer", "number", "boolean", "array", "object"]
-Refusal = Literal["openai", "mistral", "anthropic", "gemini"]
+# "responses": OpenAI's Responses API, which words an unknown field differently from chat.
+Refusal = Literal["openai", "responses", "mistral", "anthropic", "gemini"]
 
 JSON = dict[str, Any]
 
@@ -161,6 +167,22 @@ GEMINI_GENERATION_CONFIG = _both_cases({
     "mediaResolution": STR, "speechConfig": OBJ,
 })
 
+# The Responses API, https://developers.openai.com/api/reference/responses/create (every name
+# is also a key of the openai SDK's ResponseCreateParams, which a test checks). It has no seed.
+_RESPONSES = {
+    "model": STR, "input": STR_ARR, "instructions": STR, "include": ARR,
+    "max_output_tokens": INT, "max_tool_calls": INT, "metadata": OBJ, "parallel_tool_calls": BOOL,
+    "previous_response_id": STR, "reasoning": OBJ, "store": BOOL, "stream": BOOL,
+    "temperature": NUM, "text": OBJ, "tool_choice": STR_OBJ, "tools": ARR, "top_logprobs": INT,
+    "top_p": NUM, "user": STR, "background": BOOL, "safety_identifier": STR,
+    "prompt_cache_key": STR, "service_tier": STR, "truncation": STR,
+}
+# xAI's /v1/responses (https://docs.x.ai/developers/rest-api-reference/inference/responses):
+# the same fields less OpenAI's account-side ones.
+_XAI_RESPONSES = {name: kinds for name, kinds in _RESPONSES.items()
+                  if name not in ("safety_identifier", "prompt_cache_key", "service_tier",
+                                  "truncation", "max_tool_calls")}
+
 _CHAT_REQUIRED = frozenset({"model", "messages"})
 ACCEPTED: dict[str, ApiParams] = {
     "openai": ApiParams(_OPENAI, _CHAT_REQUIRED, "openai", "seed"),
@@ -173,6 +195,14 @@ ACCEPTED: dict[str, ApiParams] = {
                            "anthropic", None),
     "google": ApiParams(_GEMINI, frozenset({"contents"}), "gemini", "seed"),
 }
+
+# The Responses API of the providers that have one (OpenAI, xAI): the wire of their web search.
+RESPONSES: dict[str, ApiParams] = {
+    "openai": ApiParams(_RESPONSES, frozenset({"model", "input"}), "responses", None),
+    "xai": ApiParams(_XAI_RESPONSES, frozenset({"model", "input"}), "responses", None),
+}
+# The Responses API's least max_output_tokens.
+MIN_OUTPUT_TOKENS = 16
 
 # OpenAI's reasoning models: o1/o3/o4…, gpt-5 and later; from gpt-5.6 on they refuse seed too.
 _OPENAI_REASONING = re.compile(r"^(o\d|gpt-([5-9]|\d{2,}))")
@@ -220,7 +250,8 @@ _PYDANTIC = {  # Mistral and Anthropic validate with pydantic: its error type an
 }
 
 
-def _openai_error(message: str, param: str | None, code: str | None) -> ParamRefused:
+def openai_error(message: str, param: str | None, code: str | None) -> ParamRefused:
+    """A 400 in OpenAI's shape (also DeepSeek's, Together's, xAI's and Perplexity's)."""
     return ParamRefused(400, {"error": {"message": message, "type": "invalid_request_error",
                                         "param": param, "code": code}})
 
@@ -228,13 +259,15 @@ def _openai_error(message: str, param: str | None, code: str | None) -> ParamRef
 def _problem(api: ApiParams, kind: Literal["unknown", "missing", "type"], name: str,
              value: Any = None, expected: Kind = "string", where: str = "") -> ParamRefused:
     """``name`` broke the table; the refusal as ``api`` words it."""
-    if api.refusal == "openai":
+    if api.refusal in ("openai", "responses"):
+        if kind == "unknown" and api.refusal == "responses":
+            return openai_error(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
         if kind == "unknown":
-            return _openai_error(f"Unrecognized request argument supplied: {name}", None, None)
+            return openai_error(f"Unrecognized request argument supplied: {name}", None, None)
         if kind == "missing":
-            return _openai_error(f"Missing required parameter: '{name}'.", name,
+            return openai_error(f"Missing required parameter: '{name}'.", name,
                                  "missing_required_parameter")
-        return _openai_error(
+        return openai_error(
             f"Invalid type for '{name}': expected {_ARTICLE.get(expected, 'a ' + expected)}, "
             f"but got {_ARTICLE.get(_json_type(value), 'a ' + _json_type(value))} instead.",
             name, "invalid_type")
@@ -279,8 +312,13 @@ def _check_fields(api: ApiParams, body: JSON, fields: Mapping[str, tuple[Kind, .
             raise _problem(api, "type", name, value, kinds[0], where=where)
 
 
-def check_request(provider: str, body: JSON, headers: Mapping[str, str]) -> None:
-    """Raise :class:`ParamRefused` where ``provider``'s real API would refuse ``body``."""
+def check_request(provider: str, body: JSON, headers: Mapping[str, str],
+                  endpoint: str = "generate") -> None:
+    """Raise :class:`ParamRefused` where ``provider``'s real API would refuse ``body``, sent to
+    its generation endpoint or (``endpoint="responses"``) to its Responses API."""
+    if endpoint == "responses":
+        _check_responses(provider, body)
+        return
     api = ACCEPTED[provider]
     fields = dict(api.fields)
     if provider == "anthropic":
@@ -303,18 +341,38 @@ def check_request(provider: str, body: JSON, headers: Mapping[str, str]) -> None
                           where="generation_config")
     if provider == "openai" and _OPENAI_REASONING.match(str(body.get("model", ""))):
         if body.get("max_tokens") is not None:
-            raise _openai_error("Unsupported parameter: 'max_tokens' is not supported with "
+            raise openai_error("Unsupported parameter: 'max_tokens' is not supported with "
                                 "this model. Use 'max_completion_tokens' instead.",
                                 "max_tokens", "unsupported_parameter")
         temperature = body.get("temperature")
         if temperature is not None and temperature != 1:
-            raise _openai_error(f"Unsupported value: 'temperature' does not support "
+            raise openai_error(f"Unsupported value: 'temperature' does not support "
                                 f"{temperature} with this model. Only the default (1) value "
                                 "is supported.", "temperature", "unsupported_value")
     seedless = {"openai": _OPENAI_SEEDLESS, "xai": _XAI_SEEDLESS}.get(provider)
     if seedless and seedless.match(str(body.get("model", ""))) and body.get("seed") is not None:
-        raise _openai_error("Unsupported parameter: 'seed' is not supported with this model.",
+        raise openai_error("Unsupported parameter: 'seed' is not supported with this model.",
                             "seed", "unsupported_parameter")
+
+
+def _check_responses(provider: str, body: JSON) -> None:
+    api = RESPONSES[provider]
+    _check_fields(api, body, api.fields, api.required)
+    limit = body.get("max_output_tokens")
+    if isinstance(limit, int) and limit < MIN_OUTPUT_TOKENS:
+        raise openai_error(f"Invalid 'max_output_tokens': integer below minimum value. Expected "
+                           f"a value >= {MIN_OUTPUT_TOKENS}, but got {limit} instead.",
+                           "max_output_tokens", "integer_below_min_value")
+    if provider == "openai" and _OPENAI_REASONING.match(str(body.get("model", ""))):
+        temperature = body.get("temperature")
+        if temperature is not None and temperature != 1:
+            raise openai_error("Unsupported parameter: 'temperature' is not supported with "
+                               "this model.", "temperature", "unsupported_parameter")
+
+
+def is_reasoning_model(provider: str, model: str) -> bool:
+    """Whether ``model`` is one of OpenAI's reasoning models (they take ``reasoning``)."""
+    return provider == "openai" and _OPENAI_REASONING.match(model) is not None
 
 
 def sample_of(provider: str, body: JSON, headers: Mapping[str, str]) -> int:

@@ -1,6 +1,13 @@
 """One aiohttp server that impersonates all eight providers on their real wire formats, each
 under ``/<provider>``, with rate limits, outages, injected errors and an admin API (``/_sim``).
 
+Each call is in one of two modes: ``memory`` (no tools) or ``retrieval`` (the provider's own
+web search: OpenAI's and xAI's Responses API under ``/<provider>/v1/responses``, Anthropic's
+web_search tool, Gemini's google_search, Perplexity unless ``disable_search``; see tools.py).
+A retrieval answer cites what ``sources.retrieval_truth`` says, in the API's own shape
+(retrieval.py); ``POST /_sim/truth`` tells the truth of a call. The mode is part of the call's
+identity in the payment ledger.
+
 Each provider's parameters are checked as its real API checks them (``params.py``: an unknown
 or mistyped field gets that API's own error status and body), so an adapter cannot pass here
 with a request production would refuse.
@@ -11,7 +18,6 @@ rate-limit buckets use the monotonic clock."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 import signal
@@ -30,10 +36,12 @@ from streams.simulator.answers import (
     truncate,
     unit_hash,
 )
-from streams.simulator.category import category_answer, mentions_domain
+from streams.simulator.category import category_answer
 from streams.simulator.config import JSON, SimulatorConfig
-from streams.simulator.params import ParamRefused, check_request
-from streams.simulator.state import SimulatorState
+from streams.simulator.params import RESPONSES, ParamRefused, check_request
+from streams.simulator.retrieval import Reply, place, responses_body, retrieval_body
+from streams.simulator.sources import RetrievalTruth, is_category_prompt
+from streams.simulator.state import SimulatorState, call_identity
 from streams.simulator.wire import (
     PARSERS,
     ApiError,
@@ -41,19 +49,23 @@ from streams.simulator.wire import (
     error_body,
     json_response,
     ok_body,
+    parse_responses,
     rate_headers,
     request_key,
 )
 
 
 class _ProviderHandler:
-    """Serves one provider's generation endpoint."""
+    """Serves one provider's generation endpoint, or (``endpoint="responses"``) its Responses
+    API, the wire of OpenAI's and xAI's web search."""
 
-    def __init__(self, state: SimulatorState, provider: str) -> None:
+    def __init__(self, state: SimulatorState, provider: str,
+                 endpoint: str = "generate") -> None:
         self.state = state
         self.provider = provider
+        self.endpoint = endpoint
         self.wire: Wire = PROVIDERS[provider].wire
-        self.parse = PARSERS[self.wire]
+        self.parse = parse_responses if endpoint == "responses" else PARSERS[self.wire]
 
     def _error(self, key_fp: str, status: int, message: str,
                headers: Mapping[str, str] | None = None) -> web.Response:
@@ -74,7 +86,7 @@ class _ProviderHandler:
             body = json.loads(await request.read())
             if not isinstance(body, dict):
                 raise ApiError(400, "request body must be a JSON object")
-            check_request(provider, body, request.headers)
+            check_request(provider, body, request.headers, self.endpoint)
             call = self.parse(provider, body, request)
         except ValueError:
             return self._error(key_fp, 400, "request body is not valid JSON")
@@ -94,8 +106,7 @@ class _ProviderHandler:
             return self._error(key_fp, 429, f"rate limit exceeded for key {key_fp}…, retry in "
                                             f"{wait:.2f}s", headers)
 
-        identity = hashlib.sha256("\x1f".join(
-            (provider, call.model, call.prompt, str(call.sample))).encode()).hexdigest()[:16]
+        identity = call_identity(provider, call.model, call.prompt, call.sample, call.mode)
         attempt = state.attempts.get(identity, 0)
         state.attempts[identity] = attempt + 1
         delay = config.latency_ms
@@ -111,18 +122,34 @@ class _ProviderHandler:
         version = config.model_version(provider, call.model)
         category = None
         # A prompt of no known kind that names no domain may ask about an industry's brands.
-        if state.engine.find_kind(call.prompt) is None and not mentions_domain(call.prompt):
+        if is_category_prompt(state.engine, call.prompt):
             category = category_answer(provider, call.prompt, call.sample, state.engine.brands,
-                                       salt=call.salt, listing_rates=config.listing_rates)
+                                       salt=call.salt, listing_rates=config.listing_rates,
+                                       mode=call.mode)
         if category is not None:
             full_text = category.text
         else:
             full_text = self._brand_answer(call, version)
-        text, cut = truncate(full_text, call.max_tokens)
         state.paid(request.headers.get(RUN_HEADER, ""), identity)
         state.record(provider, key_fp, 200)
-        body = ok_body(provider, version, text, cut, prompt_tokens, estimate_tokens(text),
-                        state.next_id())
+        if call.mode == "memory" and self.endpoint != "responses":
+            text, cut = truncate(full_text, call.max_tokens)
+            body = ok_body(provider, version, text, cut, prompt_tokens, estimate_tokens(text),
+                           state.next_id())
+            return json_response(200, body, headers)
+        reply = Reply(provider=provider, model=call.model, version=version, text=full_text,
+                      prompt_tokens=prompt_tokens, max_tokens=call.max_tokens,
+                      call_id=state.next_id(), request=call.body,
+                      search_limit=call.search_limit)
+        if call.mode == "memory":  # the Responses API without a search tool
+            return json_response(200, responses_body(reply, None, []), headers)
+        truth = state.retrieval_truth(provider, call.prompt, call.sample, call.salt)
+        citings = place(full_text, truth, state.engine.brands, provider, call.prompt,
+                        call.sample)
+        if self.endpoint == "responses":
+            body = responses_body(reply, truth, citings)
+        else:
+            body = retrieval_body(reply, truth, citings)
         return json_response(200, body, headers)
 
     def _brand_answer(self, call: ParsedCall, version: str) -> str:
@@ -167,9 +194,18 @@ def _admin_routes(state: SimulatorState) -> list[web.RouteDef]:
     async def health(request: web.Request) -> web.Response:
         return json_response(200, {"ok": True})
 
+    async def post_truth(request: web.Request) -> web.Response:
+        try:
+            query = json.loads(await request.read() or b"{}")
+            if not isinstance(query, dict):
+                raise ValueError("the query must be a JSON object")
+            return json_response(200, state.truth_of(query))
+        except (ValueError, TypeError, KeyError) as exc:
+            return json_response(400, {"error": str(exc)})
+
     return [web.get("/_sim/stats", get_stats), web.get("/_sim/config", get_config),
             web.post("/_sim/config", post_config), web.post("/_sim/reset", post_reset),
-            web.get("/_sim/health", health)]
+            web.get("/_sim/health", health), web.post("/_sim/truth", post_truth)]
 
 
 def build_app(state: SimulatorState) -> web.Application:
@@ -182,6 +218,9 @@ def build_app(state: SimulatorState) -> web.Application:
             # Also without /v1, as DeepSeek and Perplexity document their base URLs.
             routes += [web.post(f"/{name}/v1/chat/completions", handler),
                        web.post(f"/{name}/chat/completions", handler)]
+            if name in RESPONSES:  # OpenAI's and xAI's web search
+                routes.append(web.post(f"/{name}/v1/responses",
+                                       _ProviderHandler(state, name, "responses").handle))
         elif spec.wire == "anthropic":
             routes.append(web.post(f"/{name}/v1/messages", handler))
         else:
@@ -219,6 +258,12 @@ class RunningSimulator:
 
     def stats(self) -> JSON:
         return self.state.stats()
+
+    def retrieval_truth(self, provider: str, prompt: str, sample: int,
+                        run: str = "") -> RetrievalTruth:
+        """What this simulator's retrieval answer cites for the call (``run``: its
+        ``RUN_HEADER``), under its current brands and listing overrides."""
+        return self.state.retrieval_truth(provider, prompt, sample, run[:64])
 
     def reset(self, *, config: bool = False) -> None:
         self.state.reset(config=config)

@@ -3,16 +3,29 @@ it answered (per key, outcome and call identity)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
+from streams.providers.catalog import PROVIDERS
 from streams.simulator.answers import (
     AnswerEngine,
 )
 from streams.simulator.brands import default_brands, load_brands
+from streams.simulator.category import MODES, Mode, category_truth, find_industry
 from streams.simulator.config import JSON, OUTCOMES, SimulatorConfig, apply_patch
+from streams.simulator.sources import RetrievalTruth, is_category_prompt, retrieval_truth
 from streams.simulator.wire import fingerprint
+
+
+def call_identity(provider: str, model: str, prompt: str, sample: int,
+                  mode: Mode = "memory") -> str:
+    """The ledger's key of a call: a memory call keeps the identity it had before modes
+    existed; a retrieval call of the same prompt and sample is another call."""
+    parts = (provider, model, prompt, str(sample)) + (() if mode == "memory" else (mode,))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 class Bucket:
@@ -109,6 +122,41 @@ class SimulatorState:
             out["calls_by_identity"] = paid
             if run is not None:
                 out["paid_at"] = self.paid_at_by_run.get(run, {})
+        return out
+
+    def retrieval_truth(self, provider: str, prompt: str, sample: int,
+                        salt: str = "") -> RetrievalTruth:
+        """What a retrieval answer of this simulator cites (see ``sources.retrieval_truth``)."""
+        return retrieval_truth(provider, prompt, sample, self.engine.brands, salt=salt,
+                               listing_rates=self.config.listing_rates)
+
+    def truth_of(self, query: Mapping[str, Any]) -> JSON:
+        """The truth of one call, for ``POST /_sim/truth``: ``provider``, ``prompt``,
+        ``sample`` (default 0), ``run`` (its run header, default none), ``mode`` (default
+        retrieval) and ``model`` (default the provider's): its ledger identity, and for a
+        retrieval call the searches and sources; for a category prompt each entry's listing
+        rate in that mode."""
+        provider, prompt = str(query["provider"]), str(query["prompt"])
+        if provider not in PROVIDERS:
+            raise ValueError(f"unknown provider {provider!r}")
+        sample, run = int(query.get("sample", 0)), str(query.get("run", ""))[:64]
+        mode = query.get("mode", "retrieval")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        model = str(query.get("model") or PROVIDERS[provider].model)
+        out: JSON = {"provider": provider, "mode": mode, "sample": sample, "run": run,
+                     "identity": call_identity(provider, model, prompt, sample, mode),
+                     "queries": [], "sources": [], "category": None}
+        if mode == "retrieval":
+            truth = self.retrieval_truth(provider, prompt, sample, run)
+            out["queries"] = list(truth.queries)
+            out["sources"] = [asdict(source) for source in truth.sources]
+        industry = find_industry(prompt) if is_category_prompt(self.engine, prompt) else None
+        if industry is not None:
+            entries = category_truth(provider, industry, self.engine.brands,
+                                     self.config.listing_rates, mode)
+            out["category"] = {"industry": industry, "entries": [
+                {"name": e.name, "domain": e.domain, "rate": e.rate} for e in entries]}
         return out
 
     def public_config(self) -> JSON:

@@ -16,8 +16,10 @@ from aiohttp import web
 from streams.errors import DomainRunnerError
 from streams.providers.catalog import PROVIDERS, Wire
 from streams.providers.types import RUN_HEADER
+from streams.simulator.category import Mode
 from streams.simulator.config import JSON
 from streams.simulator.params import sample_of
+from streams.simulator.tools import anthropic_mode, chat_mode, gemini_mode, responses_mode
 
 
 def fingerprint(key: str) -> str:
@@ -51,18 +53,25 @@ class ApiError(DomainRunnerError):
 
 
 class ParsedCall:
-    """One parsed provider request."""
+    """One parsed provider request: ``mode`` says whether it searches the web (``retrieval``)
+    and ``search_limit`` how many searches it allows (None: the engine's own count); ``body``
+    is the request, for what an answer echoes."""
 
-    __slots__ = ("max_tokens", "model", "prompt", "salt", "sample")
+    __slots__ = ("body", "max_tokens", "mode", "model", "prompt", "salt", "sample",
+                 "search_limit")
 
     def __init__(self, model: str, prompt: str, sample: int, max_tokens: int | None,
-                 request: web.Request) -> None:
+                 request: web.Request, *, mode: Mode = "memory",
+                 search_limit: int | None = None, body: JSON | None = None) -> None:
         self.model = model
         self.prompt = prompt
         self.sample = sample
         self.max_tokens = max_tokens
         # The run the call belongs to salts the draws; bounded, as any header from outside.
         self.salt = request.headers.get(RUN_HEADER, "")[:64]
+        self.mode: Mode = mode
+        self.search_limit = search_limit
+        self.body: JSON = body if body is not None else {}
 
 
 def _text_of(content: Any) -> str:
@@ -100,13 +109,32 @@ def parse_openai(provider: str, body: JSON, request: web.Request) -> ParsedCall:
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
     return ParsedCall(_model(body), _messages_prompt(body),
                       sample_of(provider, body, request.headers),
-                      _int_or_none(max_tokens, "max_tokens"), request)
+                      _int_or_none(max_tokens, "max_tokens"), request,
+                      mode=chat_mode(provider, body), body=body)
+
+
+def parse_responses(provider: str, body: JSON, request: web.Request) -> ParsedCall:
+    """A Responses API request (OpenAI, xAI): its ``input`` is the prompt; no seed, so the
+    sample comes from the adapters' header."""
+    prompt = body.get("input")
+    if isinstance(prompt, list):
+        prompt = "\n".join(_text_of(item.get("content")) for item in prompt
+                           if isinstance(item, dict))
+    if not isinstance(prompt, str) or not prompt:
+        raise ApiError(400, "input must be a non-empty string or list of input items")
+    return ParsedCall(_model(body), prompt, sample_of(provider, body, request.headers),
+                      _int_or_none(body.get("max_output_tokens"), "max_output_tokens"), request,
+                      mode=responses_mode(provider, body),
+                      search_limit=_int_or_none(body.get("max_tool_calls"), "max_tool_calls"),
+                      body=body)
 
 
 def parse_anthropic(provider: str, body: JSON, request: web.Request) -> ParsedCall:
+    mode, max_uses = anthropic_mode(body)
     return ParsedCall(_model(body), _messages_prompt(body),
                       sample_of(provider, body, request.headers),
-                      _int_or_none(body.get("max_tokens"), "max_tokens"), request)
+                      _int_or_none(body.get("max_tokens"), "max_tokens"), request,
+                      mode=mode, search_limit=max_uses, body=body)
 
 
 def parse_gemini(provider: str, body: JSON, request: web.Request) -> ParsedCall:
@@ -120,7 +148,8 @@ def parse_gemini(provider: str, body: JSON, request: web.Request) -> ParsedCall:
     config = body.get("generationConfig", body.get("generation_config")) or {}
     max_tokens = config.get("maxOutputTokens", config.get("max_output_tokens"))
     return ParsedCall(model, prompt, sample_of(provider, body, request.headers),
-                      _int_or_none(max_tokens, "maxOutputTokens"), request)
+                      _int_or_none(max_tokens, "maxOutputTokens"), request,
+                      mode=gemini_mode(body), body=body)
 
 
 def request_key(wire: Wire, request: web.Request) -> str:

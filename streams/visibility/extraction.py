@@ -25,6 +25,12 @@ untracked names it ranks beside them.
   ``discovered_key`` (accents dropped, lower case, letters and digits only: "Hub-Spot" =
   "HubSpot"), as first written.
 
+A mention is the brand named in the answer's own words (a URL it writes counts, see above); a
+citation the provider attaches is a source, counted by ``streams/sources/``, not here: citation
+markup is blanked before reading — a parenthesised link ``([example.com](https://…))`` (OpenAI),
+``[[1]](https://…)`` (xAI), a ``[1]`` marker (Perplexity). Blanked with spaces, so every offset
+stays where it was.
+
 Bump ``EXTRACTOR_VERSION`` when a rule here (or one of ``mentions`` it uses) changes a number."""
 
 from __future__ import annotations
@@ -46,13 +52,16 @@ from streams.validation.mentions import (
 )
 from streams.validation.sentiment import sentiment
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 # As VADER reports it: the stored mean is the same on every replay.
 _DIGITS = 4
 _MAX_WORDS = 5
 
 _LINK = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
+# Citation markup: a parenthesised link (OpenAI), a numbered link (xAI), a marker (Perplexity).
+_CITATIONS = re.compile(r"\(\[[^\]\n]*\]\(https?://[^)\s]*\)\)|\[\[\d+\]\]\(https?://[^)\s]*\)"
+                        r"|\[\d+\]")
 _LEADING_BOLD = re.compile(r"\s*(\*\*|__)(.+?)\1")
 # The first separator after a lead name; a full stop only before a space or the end, so
 # "Monday.com" and "Node.js" stay whole.
@@ -197,6 +206,15 @@ def _discovered(text: str, folded: str, anyone: re.Pattern[str]) -> tuple[str, .
     return tuple(discovered)
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())
+
+
+def _without_citations(text: str) -> str:
+    """The prose alone: citation markup blanked (same length)."""
+    return _CITATIONS.sub(_blank, text) if "[" in text else text
+
+
 def extract(text: str | None, tracked: Sequence[BrandNames]) -> Extraction:
     """For each tracked brand, whether the answer names it, its list rank and the sentiment of
     the sentences naming it; and the untracked names the answer ranks (module docstring)."""
@@ -207,7 +225,7 @@ def extract(text: str | None, tracked: Sequence[BrandNames]) -> Extraction:
             discovered=())
     # fold keeps NFC text's shape one character for one, so spans in one hold in the other:
     # match on the folded text, read sentences and names as written.
-    text = unicodedata.normalize("NFC", text)
+    text = _without_citations(unicodedata.normalize("NFC", text))
     folded = fold(text)
     patterns, anyone = _patterns(brands)
     declining = declining_clauses(folded)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from contracts import DOMAINS_REQUESTED, DomainRequested
 from streams.config import Settings
-from streams.runs.planning import plan_calls, resolve_request
+from streams.runs.planning import PlanningError, plan_calls, resolve_request
 
 BRANDS: list[dict[str, object]] = [
     {"domain": "lufthansa.com", "name": "Lufthansa"},
@@ -56,3 +56,32 @@ def test_a_malformed_project_request_is_refused_with_the_reason(
         change: dict[str, object], error: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(error)):
         DomainRequested.model_validate({"domain": "lufthansa.com", "project": PROJECT, **change})
+
+
+def test_a_retrieval_run_asks_only_providers_that_search_and_records_the_others() -> None:
+    message = record({"domain": "lufthansa.com", "run_id": str(uuid.uuid4()), "samples": 2,
+                      "mode": "retrieval", "project": PROJECT})
+    planned = resolve_request(DomainRequested.model_validate_json(message.value), message,
+                              ["openai", "deepseek", "google", "mistral"])
+    assert planned.providers == ("openai", "google")
+    assert set(planned.refused) == {"deepseek", "mistral"}
+    assert "no web search" in planned.refused["deepseek"]
+    calls = plan_calls(planned, Settings().provider_configs)
+    assert {c.mode for c in calls} == {"retrieval"}
+    assert {c.provider for c in calls} == {"openai", "google"}
+    # Mode is part of the call's identity: the same cell from memory is another call.
+    memory = plan_calls(resolve_request(DomainRequested.model_validate_json(message.value)
+                                        .model_copy(update={"mode": "memory"}), message,
+                                        ["openai", "google"]), Settings().provider_configs)
+    assert {c.call_id for c in calls}.isdisjoint({c.call_id for c in memory})
+
+
+def test_retrieval_of_a_named_provider_without_search_is_refused_not_answered_from_memory(
+        ) -> None:
+    message = record({"domain": "lufthansa.com", "run_id": str(uuid.uuid4()),
+                      "mode": "retrieval", "providers": ["openai", "together"],
+                      "project": PROJECT})
+    planned = resolve_request(DomainRequested.model_validate_json(message.value), message,
+                              ["openai"])
+    with pytest.raises(PlanningError, match=r"together \(Together's chat completions"):
+        plan_calls(planned, Settings().provider_configs)

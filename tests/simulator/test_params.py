@@ -34,12 +34,16 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def valid(provider: str) -> dict[str, Any]:
-    """A minimal request each API takes for its default model."""
+    """A minimal request each API takes for its default model (a memory one: Sonar searches
+    unless told not to)."""
     if provider == "anthropic":
         return {"model": PROVIDERS[provider].model, "max_tokens": 50, "messages": MESSAGES}
     if provider == "google":
         return {"contents": [{"role": "user", "parts": [{"text": TEXT}]}],
                 "generationConfig": {"maxOutputTokens": 50}}
+    if provider == "perplexity":
+        return {"model": PROVIDERS[provider].model, "messages": MESSAGES,
+                "disable_search": True}
     return {"model": PROVIDERS[provider].model, "messages": MESSAGES}
 
 

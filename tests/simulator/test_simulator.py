@@ -67,6 +67,8 @@ def chat_body(provider: str, text: str, seed: int, max_tokens: int) -> dict[str,
         body["temperature"] = 0.7
     if (field := SEED_FIELD[provider]) is not None:
         body[field] = seed
+    if provider == "perplexity":  # Sonar searches unless told not to (test_retrieval.py)
+        body["disable_search"] = True
     return body
 
 
