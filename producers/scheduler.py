@@ -1,5 +1,6 @@
 """The scheduler: a producer process (``domain-runner run scheduler``) that publishes each due
-slot of each schedule as a run, and polls each due news feed (``producers/feeds.py``). Time is
+slot of each schedule as a run (with the model-version canary beside it), and polls each due
+news feed (``producers/feeds.py``). Time is
 injected (``clock``), so tests move it instead of waiting for a real day; replicas may run side
 by side (see ``streams/schedules/store.py`` and ``streams/feeds/store.py``)."""
 
@@ -22,6 +23,7 @@ from producers.projects import publish_project_run
 from streams.config import Settings
 from streams.inputs.safe_fetch import SafeFetcher
 from streams.projects import load_project, project_request
+from streams.runs.prompts import CANARY_DOMAIN, CANARY_PROMPT_SET, canary_run_id
 from streams.schedules import (
     Schedule,
     active_schedules,
@@ -47,6 +49,12 @@ class SlotDecision:
 
 async def _publish(schedule: Schedule, run_id: uuid.UUID, pool: asyncpg.Pool,
                    broker: KafkaBroker, settings: Settings) -> None:
+    if settings.canary_samples:
+        # The canary first: a slot published again (after a crash) asks it once more, and its
+        # derived id plans nothing new.
+        await publish_run(broker, [DomainEntry(line=1, domain=CANARY_DOMAIN, name="Canary")],
+                          run_id=canary_run_id(run_id), providers=settings.providers,
+                          prompt_set=CANARY_PROMPT_SET, samples=settings.canary_samples)
     if schedule.target_kind == "project":
         project = await load_project(pool, str(schedule.target))
         await publish_project_run(

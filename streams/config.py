@@ -153,11 +153,6 @@ class Bodies(BaseModel):
 
 
 class Sources(BaseModel):
-    """Citations: Gemini cites through opaque vertexaisearch redirect URLs whose target only a
-    request reveals; with ``resolve_redirects`` the sources group follows them (through the
-    safe-fetch rules), else the domain Gemini states beside each link stands for it."""
-
-    resolve_redirects: bool = False
     # The third-party source classes (``domain,class`` rows); None: the shipped file.
     classes_file: Path | None = None
 
@@ -201,6 +196,9 @@ class Settings(BaseSettings):
     run_domains_grace_s: float = 600.0
     # Share of a run's calls that must succeed for it to be complete rather than degraded.
     coverage_target: float = 0.95
+    # The model-version canary asked with each scheduled run: samples per provider and canary
+    # prompt (streams/runs/prompts.py); 0: no canary.
+    canary_samples: int = Field(default=3, ge=0, le=100)
 
     # reality-validation: how long a batch waits for capture to store its answers before it is
     # redelivered; the web-presence check of each domain seen (once a day, at most

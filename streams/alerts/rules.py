@@ -17,6 +17,7 @@ from contracts import (
     VisibilityScore,
     alert_id_for,
 )
+from streams.runs.prompts import CANARY_DOMAIN
 
 ALL_METRICS = "*"
 
@@ -77,6 +78,23 @@ def from_brand_score(score: BrandScore, rules: Rules, *, now: datetime,
                      f"changes at {score.provider} since are not alerted as brand movement"),
             raised_at=now)]
     rule = rules.for_project(None)
+    if score.domain == CANARY_DOMAIN:
+        # The canary asks about no brand: whatever moves there, the model moved.
+        return [] if score.provider == "all" else [
+            AlertRaised(
+                alert_id=alert_id_for("model_changed", score.provider, score.provider,
+                                      f"canary:{c.metric}",
+                                      f"{score.previous_run_id}->{score.run_id}"),
+                kind="model_changed", subject=score.provider, provider=score.provider,
+                metric=c.metric, previous=c.previous, current=c.current,
+                difference=c.difference, p_value=c.p_value, test=c.test,
+                previous_run_id=score.previous_run_id, run_id=score.run_id,
+                summary=(f"{score.provider}: the canary's {c.metric.replace('_', ' ')} moved "
+                         f"{c.previous:.2f} → {c.current:.2f} (p = {c.p_value:.3g}) with the "
+                         f"model reporting {', '.join(score.model_versions)}: the model "
+                         f"changed"),
+                raised_at=now)
+            for c in score.changes if rule.fires(c)]
     return [
         AlertRaised(
             alert_id=alert_id_for("brand_score", score.domain, score.provider, c.metric,

@@ -17,7 +17,7 @@ from streams.sources.classes import SourceClasses, classify
 from streams.urls import canonical_url, domain_of
 
 # Gemini cites through these opaque redirects; the domain it states beside each stands for the
-# site unless the operator lets the sources group follow them (``DR_SOURCES_RESOLVE_REDIRECTS``).
+# site (following one would be a request to Google per citation).
 REDIRECT_HOSTS = frozenset({"vertexaisearch.cloud.google.com"})
 APIS = frozenset(get_args(Api))
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from contracts import BrandScore, CorrelationFound, Metric, MetricChange, WindowSummary
 from streams.alerts import Rule, Rules, from_brand_score, from_correlation, sign, verify
+from streams.runs.prompts import CANARY_DOMAIN
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 M = Metric(value=0.5, n=10)
@@ -54,6 +55,22 @@ def test_a_model_change_is_one_alert_of_its_own_kind_and_no_brand_alert() -> Non
     # Same versions as before: the brand moved, and that is what is alerted.
     same = from_brand_score(moved, Rules(), now=NOW, previous_versions=("gpt",))
     assert [a.kind for a in same] == ["brand_score", "brand_score"]
+
+
+def test_drift_on_the_canary_is_a_model_change_never_a_brand_alert() -> None:
+    canary = score(change("drift", 0.25, 0.001), change("accuracy", 0.01, 0.6)).model_copy(
+        update={"domain": CANARY_DOMAIN})
+    alerts = from_brand_score(canary, Rules(), now=NOW, previous_versions=("gpt",))
+    # Same reported version, yet the canary's answers moved: the model changed.
+    assert [(a.kind, a.subject, a.metric) for a in alerts] == [
+        ("model_changed", "openai", "drift")]
+    assert "canary" in alerts[0].summary and alerts[0].p_value == 0.001
+    # A replay raises the same alert; an unmoved canary, and the roll-up, raise none.
+    assert [a.alert_id for a in from_brand_score(canary, Rules(), now=NOW)] == [
+        a.alert_id for a in alerts]
+    assert from_brand_score(canary.model_copy(update={"changes": ()}), Rules(), now=NOW) == []
+    assert from_brand_score(canary.model_copy(update={"provider": "all"}), Rules(),
+                            now=NOW) == []
 
 
 def test_news_effects_alert_and_model_explained_correlations_do_not() -> None:

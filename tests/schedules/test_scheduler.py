@@ -14,6 +14,7 @@ import pytest
 from producers import scheduler
 from streams.config import Settings
 from streams.kafka.broker import create_broker
+from streams.runs.prompts import CANARY_DOMAIN, canary_run_id
 from streams.schedules import add_schedule, slot_run_id
 from tests.support.groups import running_groups
 from tests.support.kafka import wait_until
@@ -67,6 +68,11 @@ async def test_each_slot_runs_once_across_replicas_and_a_crash(migrated: Setting
         assert later == []
         # One run, one plan: three prompts for one domain and one provider, once.
         assert await pool.fetchval("SELECT count(*) FROM calls WHERE run_id = $1", run_id) == 3
+        # And its model-version canary, once too: three fixed prompts × k samples.
+        canary = await pool.fetch(
+            "SELECT domain, prompt_id FROM calls WHERE run_id = $1", canary_run_id(run_id))
+        assert len(canary) == 3 * settings.canary_samples
+        assert {c["domain"] for c in canary} == {CANARY_DOMAIN}
         assert await pool.fetchval(
             "SELECT count(*) FROM schedule_slots WHERE schedule = 'hourly-test'") == 1
     finally:
