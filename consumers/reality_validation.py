@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -17,10 +16,10 @@ from uuid import UUID
 from opentelemetry import trace
 
 from contracts import RESPONSES_RAW, RESPONSES_VALIDATED, RawResponse
-from streams.errors import DomainRunnerError
 from streams.kafka.dead_letters import DeadLetters
 from streams.kafka.records import Envelope
 from streams.runtime.consume import Batch, Confirmations, consume_batches
+from streams.runtime.durable import wait_stored
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import batch_spans
 from streams.validation.facts import fetch_facts
@@ -39,13 +38,6 @@ from streams.validation.web_presence import checker_from_settings
 GROUP = "reality-validation"
 logger = logging.getLogger(__name__)
 
-_POLL_S = 0.1
-
-
-class AnswerNotStored(DomainRunnerError, RuntimeError):
-    """Capture has not stored a response yet: the batch is redelivered and tried again."""
-
-
 def register(resources: Resources) -> None:
     broker, settings, pool = resources.broker, resources.settings, resources.pool
     dead_letters = DeadLetters(broker, group=GROUP)
@@ -63,16 +55,9 @@ def register(resources: Resources) -> None:
         answers = await stored_answers(pool, wanted)
         missing = wanted - answers.keys()
         unplanned = missing - await planned_calls(pool, missing) if missing else set()
-        waiting = missing - unplanned
-        deadline = time.monotonic() + settings.validation_wait_s
-        while waiting and time.monotonic() < deadline:
-            await asyncio.sleep(_POLL_S)
-            answers |= await stored_answers(pool, waiting)
-            waiting -= answers.keys()
-        if waiting:
-            raise AnswerNotStored(
-                f"{len(waiting)} answers not stored by capture within "
-                f"{settings.validation_wait_s:g} s (e.g. call {min(waiting)}); redelivering")
+        answers |= await wait_stored(lambda ids: stored_answers(pool, ids),
+                                     missing - unplanned, wait_s=settings.validation_wait_s,
+                                     what="answers")
         return answers, [e for e in envelopes if e.value.call_id in unplanned]
 
     async def validate(envelopes: list[Envelope[RawResponse]]) -> None:

@@ -8,8 +8,6 @@ stored readings, so any order, duplicate or replay of responses gives the same n
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -21,9 +19,9 @@ from contracts import (
     RawResponse,
     VisibilityScore,
 )
-from streams.errors import DomainRunnerError
 from streams.kafka.dead_letters import DeadLetters
 from streams.runtime.consume import Batch, Confirmations, consume_batches
+from streams.runtime.durable import wait_stored
 from streams.runtime.resources import Resources
 from streams.runtime.tracing import batch_spans
 from streams.validation.mentions import BrandNames
@@ -41,11 +39,6 @@ from streams.visibility.store import (
 )
 
 GROUP = "visibility"
-_POLL_S = 0.1
-
-
-class ResponseNotStored(DomainRunnerError, RuntimeError):
-    """Capture has not stored a response yet: the batch is redelivered and tried again."""
 
 
 def register(resources: Resources, *, group: str = GROUP) -> None:
@@ -96,15 +89,9 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
             wanted = {e.value.call_id for e in ours}
             # A call that was never planned is capture's to dead-letter; here it is skipped.
             wanted &= await planned(pool, wanted)
-            answers = await stored_responses(pool, wanted)
-            deadline = time.monotonic() + settings.validation_wait_s
-            while wanted - answers.keys() and time.monotonic() < deadline:
-                await asyncio.sleep(_POLL_S)
-                answers |= await stored_responses(pool, wanted - answers.keys())
-            if waiting := wanted - answers.keys():
-                raise ResponseNotStored(
-                    f"{len(waiting)} responses not stored by capture within "
-                    f"{settings.validation_wait_s:g} s (e.g. call {min(waiting)}); redelivering")
+            answers = await wait_stored(lambda ids: stored_responses(pool, ids), wanted,
+                                        wait_s=settings.validation_wait_s,
+                                        what="responses")
             read = []
             for answer in answers.values():
                 project = projects[answer.run_id]

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts import ALL, Domain, InvalidDomain, normalize_domain
+from contracts import ALL, Domain, InvalidDomain, Mode, normalize_domain
 from producers import DomainEntry, publish_run
 from streams.api.dashboard import SignInNeeded, dashboard_router, sign_in_redirect
 from streams.api.keys import ApiKey, authenticate, list_keys
@@ -48,6 +48,7 @@ from streams.errors import DomainRunnerError
 from streams.kafka.broker import create_broker
 from streams.limiter import RedisLimiter, provider_limits
 from streams.ops.lag import consumer_lag
+from streams.providers.catalog import search_refusal
 from streams.runs.report import run_report
 from streams.runtime.postgres import create_pool
 from streams.runtime.redis import create_redis
@@ -164,6 +165,8 @@ class RunIn(BaseModel):
     samples: int = Field(default=1, ge=1, le=100)
     prompt_set: str = "default"
     cost_cap_usd: float | None = Field(default=None, ge=0)
+    mode: Mode = Field(default="memory", description="retrieval: with each provider's own web "
+                                                     "search (those without one are refused)")
 
 
 class State:
@@ -288,12 +291,19 @@ def create_app(settings: Settings) -> FastAPI:
         unknown = sorted(set(providers) - set(api.settings.provider_configs))
         if unknown:
             raise Problem(422, "Unknown providers", f"not configured here: {', '.join(unknown)}")
+        if body.mode == "retrieval":
+            blind = {name: why for name in providers if (why := search_refusal(name))}
+            if blind and body.providers:
+                raise Problem(422, "No web search", "; ".join(
+                    f"{name}: {why}" for name, why in sorted(blind.items())))
+            # By default, the providers that can search; capture records the others' refusal.
+            providers = [] if blind else providers
         run_id = uuid.uuid4()
         entries = [DomainEntry(line=i, domain=d.domain, name=d.name or d.domain,
                                aliases=d.aliases) for i, d in enumerate(body.domains, start=1)]
         await publish_run(api.broker, entries, run_id=run_id, providers=providers,
                           prompt_set=body.prompt_set, samples=body.samples,
-                          cost_cap_usd=body.cost_cap_usd)
+                          cost_cap_usd=body.cost_cap_usd, mode=body.mode)
         logger.info("run %s published by key %s: %d domains", run_id, key.fingerprint,
                     len(entries))
         return {"run_id": str(run_id), "domains": len(entries), "status": f"/v1/runs/{run_id}"}

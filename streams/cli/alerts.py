@@ -24,13 +24,10 @@ def _list(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             rows = await pool.fetch(
                 "SELECT body::text AS body FROM alerts ORDER BY raised_at DESC LIMIT $1",
                 args.limit)
-        finally:
-            await pool.close()
         for row in rows:
             body = json.loads(row["body"])
             print(f"{body['raised_at'][:19]}  {body['kind']:13} {body['summary']}")
@@ -44,13 +41,10 @@ def _rule(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             await set_rule(pool, project=args.project,
                            metrics=args.metrics.split(",") if args.metrics else ("*",),
                            min_effect=args.min_effect, alpha=args.alpha)
-        finally:
-            await pool.close()
         console.print(f"rule for {args.project or 'every project and brand'}: metrics "
                       f"{args.metrics or 'all'}, min effect {args.min_effect:g}, "
                       f"α = {args.alpha:g}", highlight=False)
@@ -70,12 +64,9 @@ def _add(args: argparse.Namespace) -> int:
                            "webhook's secret is derived from it")
 
     async def main() -> tuple[uuid.UUID, str]:
-        pool = await create_pool(settings, max_size=1)
-        try:
+        async with await create_pool(settings, max_size=1) as pool:
             hook = await add_webhook(pool, args.url, format="slack" if args.slack else "json",
                                      allow_private=args.allow_private)
-        finally:
-            await pool.close()
         return hook.webhook_id, webhook_secret(signing_key, hook.webhook_id)
 
     webhook_id, secret = asyncio.run(main())
@@ -90,11 +81,8 @@ def _webhooks(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             hooks = await active_webhooks(pool)
-        finally:
-            await pool.close()
         table = Table()
         for column in ("webhook", "url", "format", "private allowed", "added"):
             table.add_column(column, no_wrap=True)
@@ -112,11 +100,8 @@ def _remove(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             await remove_webhook(pool, uuid.UUID(args.webhook_id))
-        finally:
-            await pool.close()
 
     asyncio.run(main())
     console.print(f"webhook {args.webhook_id} removed")

@@ -31,11 +31,8 @@ def _create(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> str:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             key, record = await create_key(pool, name=args.name, scope=args.scope)
-        finally:
-            await pool.close()
         console.print(f"created {record.scope} key {record.fingerprint} ({record.name}); it is "
                       "shown once, below, and stored only as a hash", highlight=False)
         return key
@@ -50,11 +47,8 @@ def _list(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             keys = await list_keys(pool)
-        finally:
-            await pool.close()
         table = Table()
         for column in ("fingerprint", "name", "scope", "created", "last used", "state"):
             table.add_column(column, no_wrap=True)
@@ -73,11 +67,8 @@ def _revoke(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             key = await revoke_key(pool, args.fingerprint)
-        finally:
-            await pool.close()
         console.print(f"revoked key {key.fingerprint} ({key.name}) at {key.revoked_at}",
                       highlight=False)
 

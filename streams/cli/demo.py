@@ -196,21 +196,15 @@ async def _project_reports(runs: list[tuple[str, uuid.UUID]],
 async def _html_report(run_id: uuid.UUID) -> str:
     from streams.api.pages import run_page
 
-    pool = await create_pool(get_settings(), max_size=2)
-    try:
+    async with await create_pool(get_settings(), max_size=2) as pool:
         return await run_page(pool, run_id, standalone=True)
-    finally:
-        await pool.close()
 
 
 async def _read_key() -> str:
     from streams.api import create_key
 
-    pool = await create_pool(get_settings(), max_size=1)
-    try:
+    async with await create_pool(get_settings(), max_size=1) as pool:
         key, _ = await create_key(pool, name="demo --serve", scope="read")
-    finally:
-        await pool.close()
     return key
 
 

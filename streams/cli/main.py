@@ -107,16 +107,13 @@ def _report(args: argparse.Namespace) -> int:
     from streams.scoring.store import run_scores
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=2)
-        try:
+        async with await create_pool(get_settings(), max_size=2) as pool:
             report = await run_report(pool, uuid.UUID(args.run_id))
             brands = await run_scores(pool, report.run_id)
             if args.html:
                 from streams.api.pages import run_page
 
                 html.append(await run_page(pool, report.run_id, standalone=True))
-        finally:
-            await pool.close()
         if args.json:
             print(json.dumps(report_as_dict(report, brands), default=str))
         else:

@@ -84,11 +84,8 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
         if not args.execute:
             console.print("dry run: add --execute to commit these offsets")
             return 0
-        pool = await create_pool(settings, max_size=1)
-        try:
+        async with await create_pool(settings, max_size=1) as pool:
             processes = await live_processes(pool, args.group)
-        finally:
-            await pool.close()
         await execute_reset(settings.kafka.bootstrap, args.group, moves,
                             live_processes=processes,
                             trust_broker_membership=settings.kafka.trust_group_membership)
@@ -107,14 +104,11 @@ async def _status_tables(settings: Settings) -> Group:
     groups = Table("consumer group", "topic", "committed", "end", "lag", title="consumers")
     for (group, topic), (committed, end, lag) in sorted(total_by_group_topic(lags).items()):
         groups.add_row(group, topic, str(committed), str(end), str(lag))
-    pool = await create_pool(settings, max_size=1)
-    try:
+    async with await create_pool(settings, max_size=1) as pool:
         rows = await pool.fetch(
             """SELECT * FROM runs
                WHERE status = 'running' OR finished_at > now() - interval '1 hour'
                ORDER BY created_at DESC LIMIT 20""")
-    finally:
-        await pool.close()
     runs = Table("run", "status", "domains", "answered", "expected", "coverage", title="runs")
     for row in rows:
         answered = row["succeeded_calls"] + row["failed_calls"]

@@ -95,11 +95,8 @@ def _apply(args: argparse.Namespace) -> int:
     spec = load_project_file(args.file)
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=2)
-        try:
+        async with await create_pool(get_settings(), max_size=2) as pool:
             applied = await apply_project(pool, spec, source=str(args.file))
-        finally:
-            await pool.close()
         state = ("created" if applied.created else "updated" if applied.changed
                  or applied.new_versions else "unchanged")
         versions = ", ".join(f"{prompt} v{version}" for prompt, version in applied.new_versions)
@@ -116,11 +113,8 @@ def _list(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=2)
-        try:
+        async with await create_pool(get_settings(), max_size=2) as pool:
             projects = await list_projects(pool)
-        finally:
-            await pool.close()
         table = Table()
         for column in ("project", "brand", "competitors", "prompts", "k", "runs", "last run"):
             table.add_column(column, no_wrap=True)
@@ -139,11 +133,8 @@ def _show(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=2)
-        try:
+        async with await create_pool(get_settings(), max_size=2) as pool:
             project = await load_project(pool, args.name)
-        finally:
-            await pool.close()
         if args.json:
             print(json.dumps({"spec": project.spec.model_dump(mode="json"),
                               "versions": project.versions, "runs": project.runs,
@@ -179,8 +170,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def main() -> int:
-        pool = await create_pool(settings, max_size=2)
-        try:
+        async with await create_pool(settings, max_size=2) as pool:
             project = await load_project(pool, args.name)
             providers = list(project.spec.providers) or settings.providers
             unknown = sorted(set(providers) - set(settings.provider_configs))
@@ -222,8 +212,6 @@ def _run(args: argparse.Namespace) -> int:
                     await asyncio.sleep(1.0)
             render_project_report(report, Console())
             return 0
-        finally:
-            await pool.close()
 
     return asyncio.run(main())
 
@@ -233,12 +221,9 @@ def _report(args: argparse.Namespace) -> int:
     from streams.visibility.report import project_report
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=2)
-        try:
+        async with await create_pool(get_settings(), max_size=2) as pool:
             report = await project_report(pool, args.name,
                                           uuid.UUID(args.run) if args.run else None)
-        finally:
-            await pool.close()
         if args.json:
             print(json.dumps(report_as_json(report)))
         else:

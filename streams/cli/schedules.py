@@ -63,13 +63,10 @@ def _add(args: argparse.Namespace) -> int:
                   for e in parsed.entries]
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             schedule = await add_schedule(pool, name=args.name, target_kind=kind, target=target,
                                           cron=args.cron, timezone=args.tz, missed=args.missed,
                                           samples=args.samples)
-        finally:
-            await pool.close()
         console.print(f"schedule {schedule.name}: {schedule.cron} ({schedule.timezone}); next "
                       f"slot {schedule.next_slot(datetime.now(UTC)):%Y-%m-%d %H:%M} UTC",
                       highlight=False)
@@ -83,11 +80,8 @@ def _list(args: argparse.Namespace) -> int:
     from streams.schedules import active_schedules
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             schedules = await active_schedules(pool)
-        finally:
-            await pool.close()
         now = datetime.now(UTC)
         table = Table()
         for column in ("schedule", "runs", "cron", "zone", "last slot", "next slot"):
@@ -109,11 +103,8 @@ def _remove(args: argparse.Namespace) -> int:
     from streams.schedules import remove_schedule
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=1)
-        try:
+        async with await create_pool(get_settings(), max_size=1) as pool:
             await remove_schedule(pool, args.name)
-        finally:
-            await pool.close()
         console.print(f"schedule {args.name} removed (its slots stay recorded)")
 
     asyncio.run(main())

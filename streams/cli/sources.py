@@ -74,12 +74,9 @@ def _report(args: argparse.Namespace) -> int:
     from streams.sources.report import project_gaps, sources_report
 
     async def main() -> None:
-        pool = await create_pool(get_settings(), max_size=2)
-        try:
+        async with await create_pool(get_settings(), max_size=2) as pool:
             report = await sources_report(pool, uuid.UUID(args.run_id))
             gaps = await project_gaps(pool, report.run_id)
-        finally:
-            await pool.close()
         render_sources(Console(), report, gaps, top=args.top)
 
     asyncio.run(main())
@@ -95,14 +92,11 @@ def _reextract(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def main() -> None:
-        pool = await create_pool(settings, max_size=2)
-        try:
+        async with await create_pool(settings, max_size=2) as pool:
             result = await reextract(
                 pool, uuid.UUID(args.run_id), providers=settings.provider_configs,
                 classes=classes_from(settings.sources.classes_file),
                 version=args.version or EXTRACTOR_VERSION)
-        finally:
-            await pool.close()
         print(f"run {result.run_id}, extractor v{result.version}: {result.read} of "
               f"{result.answers} retrieval answers read from their kept bodies "
               f"({result.stored} new under this version), {result.sources} sources; text and "
@@ -135,12 +129,9 @@ def _purge(args: argparse.Namespace) -> int:
     settings = get_settings()
 
     async def main() -> None:
-        pool = await create_pool(settings, max_size=1)
-        try:
+        async with await create_pool(settings, max_size=1) as pool:
             days = args.days if args.days is not None else settings.bodies.retention_days
             dropped = await purge_bodies(pool, retention_days=days)
-        finally:
-            await pool.close()
         print(f"dropped {dropped} provider bodies older than {days} days")
 
     asyncio.run(main())

@@ -48,12 +48,9 @@ def _presence(args: argparse.Namespace) -> int:
 
     async def main() -> list[Any]:
         http = create_http_client(timeout_s=settings.web_presence_timeout_s)
-        pool = await create_pool(settings, max_size=2)
-        try:
+        async with await create_pool(settings, max_size=2) as pool:
             checker = checker_from_settings(http, settings)
             return await check_domains(pool, checker, domains, force=args.force)
-        finally:
-            await pool.close()
             await http.aclose()
 
     results = asyncio.run(main())

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from contracts import ProviderCallRequested, RawResponse
 from streams.runs.planning import PlannedDomain
@@ -96,6 +97,23 @@ LEFT JOIN calls c ON c.call_id = i.call_id
 """
 
 
+async def _insert_calls(connection: PoolConnectionProxy[asyncpg.Record],
+                        calls: Sequence[ProviderCallRequested]) -> list[UUID]:
+    """Insert the calls not planned before, in one statement; returns their ids."""
+    if not calls:
+        return []
+    rows = await connection.fetch(
+        """INSERT INTO calls (call_id, run_id, domain, provider, model, prompt_id,
+                              prompt_version, sample, request)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                $6::text[], $7::int[], $8::int[], $9::jsonb[])
+           ON CONFLICT (call_id) DO NOTHING RETURNING call_id""",
+        *map(list, zip(*[(c.call_id, c.run_id, c.domain, c.provider, c.model, c.prompt_id,
+                          c.prompt_version, c.sample, c.model_dump_json()) for c in calls],
+                       strict=True)))
+    return [row["call_id"] for row in rows]
+
+
 async def record_plan(
     pool: asyncpg.Pool, request: PlannedDomain, calls: Sequence[ProviderCallRequested]
 ) -> list[ProviderCallRequested]:
@@ -131,16 +149,7 @@ async def record_plan(
             request.run_id, request.domain,
         )
         if newly_planned:
-            await connection.executemany(
-                """INSERT INTO calls (call_id, run_id, domain, provider, model, prompt_id,
-                                      prompt_version, sample, request)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
-                [
-                    (c.call_id, c.run_id, c.domain, c.provider, c.model, c.prompt_id,
-                     c.prompt_version, c.sample, c.model_dump_json())
-                    for c in calls
-                ],
-            )
+            await _insert_calls(connection, calls)
             # A late domain reopens a run that had ended without it.
             await connection.execute(
                 """UPDATE runs SET planned_domains = planned_domains + 1,
@@ -172,16 +181,7 @@ async def record_round(
             request.run_id, request.domain)
         if not planned:
             return None
-        added = await connection.fetch(
-            """INSERT INTO calls (call_id, run_id, domain, provider, model, prompt_id,
-                                  prompt_version, sample, request)
-               SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
-                                    $6::text[], $7::int[], $8::int[], $9::jsonb[])
-               ON CONFLICT (call_id) DO NOTHING RETURNING call_id""",
-            *map(list, zip(*[(c.call_id, c.run_id, c.domain, c.provider, c.model, c.prompt_id,
-                              c.prompt_version, c.sample, c.model_dump_json()) for c in calls],
-                           strict=True)) if calls else ([],) * 9,
-        )
+        added = await _insert_calls(connection, calls)
         if added:
             await connection.execute(
                 """UPDATE runs SET expected_calls = expected_calls + $2, status = 'running',
