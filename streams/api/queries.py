@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -14,6 +15,7 @@ import asyncpg
 
 from contracts import ALL
 from streams.errors import DomainRunnerError
+from streams.runs.report import provider_lines
 from streams.scoring import SCORING_VERSION
 from streams.visibility import EXTRACTOR_VERSION, METRICS_VERSION
 
@@ -145,17 +147,8 @@ async def correlations(pool: asyncpg.Pool, *, domain: str | None, limit: int,
 
 async def provider_usage(pool: asyncpg.Pool, *, since: datetime,
                          until: datetime) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        """SELECT provider, count(*) AS calls,
-                  count(*) FILTER (WHERE status = 'ok') AS ok,
-                  count(*) FILTER (WHERE status = 'failed') AS failed,
-                  count(*) FILTER (WHERE status = 'skipped') AS skipped,
-                  coalesce(sum(input_tokens), 0) AS input_tokens,
-                  coalesce(sum(output_tokens), 0) AS output_tokens,
-                  coalesce(sum(cost_usd), 0)::float8 AS cost_usd
-           FROM responses WHERE responded_at >= $1 AND responded_at < $2
-           GROUP BY provider ORDER BY provider""", since, until)
-    return [dict(r) for r in rows]
+    lines = await provider_lines(pool, "responded_at >= $1 AND responded_at < $2", since, until)
+    return [asdict(line) for line in lines]
 
 
 async def alerts(pool: asyncpg.Pool, *, kind: str | None, subject: str | None, limit: int,

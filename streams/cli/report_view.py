@@ -85,6 +85,8 @@ def render_report(report: RunReport, console: Console,
                       f"{_count(line.input_tokens)}/{_count(line.output_tokens)}",
                       f"{line.cost_usd:.3f}", f"{_ms(line.p50_ms)}/{_ms(line.p95_ms)}")
     console.print(table)
+    if searches := sum(line.web_searches for line in report.providers):
+        console.print(f"web searches billed: {searches} (their price is in the cost)")
     console.print(
         f"status {report.status}: {report.succeeded_calls} ok + {report.failed_calls} failed of "
         f"{report.expected_calls} expected calls, coverage {report.coverage:.1%}, "

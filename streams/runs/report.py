@@ -1,5 +1,5 @@
 """What a run did, computed from the stored responses: per provider calls, outcomes, tokens,
-cost and latency percentiles, and the run's coverage."""
+web searches, cost and latency percentiles, and the run's coverage."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class ProviderLine:
     cost_usd: float
     p50_ms: float | None
     p95_ms: float | None
+    web_searches: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,25 +70,35 @@ class RunNotFound(DomainRunnerError, LookupError):
     pass
 
 
+# Per provider over the responses a condition selects (a run's, or a time window's).
+_PROVIDER_LINES = """
+SELECT provider, count(*) AS calls,
+       count(*) FILTER (WHERE status = 'ok') AS ok,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'skipped') AS skipped,
+       coalesce(sum(input_tokens), 0) AS input_tokens,
+       coalesce(sum(output_tokens), 0) AS output_tokens,
+       coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)
+           FILTER (WHERE status = 'ok') AS p50_ms,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
+           FILTER (WHERE status = 'ok') AS p95_ms,
+       coalesce(sum(web_searches), 0)::int AS web_searches
+FROM responses WHERE {} GROUP BY provider ORDER BY provider
+"""
+
+
+async def provider_lines(pool: asyncpg.Pool, condition: str, *args: object) -> list[ProviderLine]:
+    """``condition`` is one of this codebase's constant SQL conditions, never input."""
+    return [ProviderLine(**dict(row))
+            for row in await pool.fetch(_PROVIDER_LINES.format(condition), *args)]
+
+
 async def run_report(pool: asyncpg.Pool, run_id: UUID, *, with_providers: bool = True) -> RunReport:
     run = await pool.fetchrow("SELECT * FROM runs WHERE run_id = $1", run_id)
     if run is None:
         raise RunNotFound(f"no run {run_id}")
-    rows = await pool.fetch(
-        """SELECT provider, count(*) AS calls,
-                  count(*) FILTER (WHERE status = 'ok') AS ok,
-                  count(*) FILTER (WHERE status = 'failed') AS failed,
-                  count(*) FILTER (WHERE status = 'skipped') AS skipped,
-                  coalesce(sum(input_tokens), 0) AS input_tokens,
-                  coalesce(sum(output_tokens), 0) AS output_tokens,
-                  coalesce(sum(cost_usd), 0)::float8 AS cost_usd,
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)
-                      FILTER (WHERE status = 'ok') AS p50_ms,
-                  percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms)
-                      FILTER (WHERE status = 'ok') AS p95_ms
-           FROM responses WHERE run_id = $1 GROUP BY provider ORDER BY provider""",
-        run_id,
-    ) if with_providers else []
+    rows = await provider_lines(pool, "run_id = $1", run_id) if with_providers else []
     return RunReport(
         run_id=run_id,
         status=run["status"],
@@ -96,7 +107,7 @@ async def run_report(pool: asyncpg.Pool, run_id: UUID, *, with_providers: bool =
         expected_calls=run["expected_calls"],
         succeeded_calls=run["succeeded_calls"],
         failed_calls=run["failed_calls"],
-        providers=[ProviderLine(**dict(row)) for row in rows],
+        providers=rows,
         skipped_calls=run["skipped_calls"],
         cost_cap_usd=None if run["cost_cap_usd"] is None else float(run["cost_cap_usd"]),
         stop_reason=run["stop_reason"],
