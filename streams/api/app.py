@@ -361,18 +361,20 @@ def create_app(settings: Settings) -> FastAPI:
                                                    provider=provider, limit=limit)}
 
     @app.get("/v1/projects/{name}/report", tags=["projects"])
-    async def project(name: str, request: Request, key: Read,
-                      run: uuid.UUID | None = None) -> dict[str, Any]:
-        """Visibility, share of voice, position and sentiment of every tracked brand."""
-        return report_as_json(await project_report(state(request).pool, name, run))
+    async def project(name: str, request: Request, key: Read, run: uuid.UUID | None = None,
+                      mode: Mode = "memory") -> dict[str, Any]:
+        """Visibility, share of voice, position and sentiment of every tracked brand (of
+        ``run``, or of the project's latest finished run in ``mode``)."""
+        return report_as_json(await project_report(state(request).pool, name, run, mode=mode))
 
     @app.get("/v1/projects/{name}/history", tags=["projects"])
     async def project_trend(name: str, request: Request, key: Read, provider: str = ALL,
-                              limit: Limit = 50) -> dict[str, Any]:
-        """Each tracked brand's visibility and share of voice over the project's runs."""
-        return {"project": name, "provider": provider,
-                "items": await project_history(state(request).pool, name,
-                                                       provider=provider, limit=limit)}
+                              limit: Limit = 50, mode: Mode = "memory") -> dict[str, Any]:
+        """Each tracked brand's visibility and share of voice over the project's runs in one
+        mode."""
+        return {"project": name, "provider": provider, "mode": mode,
+                "items": await project_history(state(request).pool, name, provider=provider,
+                                               limit=limit, mode=mode)}
 
     @app.get("/v1/correlations", tags=["brands"])
     async def correlation_list(request: Request, key: Read, domain: str | None = None,

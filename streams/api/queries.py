@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts import ALL
+from contracts import ALL, Mode
 from streams.errors import DomainRunnerError
 from streams.runs.report import provider_lines
 from streams.scoring import SCORING_VERSION
@@ -116,17 +116,18 @@ async def leaderboard(pool: asyncpg.Pool, *, industry: str | None, provider: str
 
 
 async def project_history(pool: asyncpg.Pool, project: str, *, provider: str,
-                          limit: int) -> list[dict[str, Any]]:
-    """Each tracked brand's visibility and share of voice over the project's runs."""
+                          limit: int, mode: Mode = "memory") -> list[dict[str, Any]]:
+    """Each tracked brand's visibility and share of voice over the project's runs in one mode
+    (memory and retrieval are two series, never one)."""
     rows = await pool.fetch(
         """SELECT run_id, run_created_at, brand, own, samples, metrics, changes
            FROM visibility_scores
            WHERE project = $1 AND provider = $2 AND topic = $3 AND prompt_id = $3
              AND extractor_version = $4 AND metrics_version = $5
-             AND run_id IN (SELECT run_id FROM runs WHERE project = $1
+             AND run_id IN (SELECT run_id FROM runs WHERE project = $1 AND mode = $7
                             ORDER BY created_at DESC LIMIT $6)
            ORDER BY run_created_at, own DESC, brand""",
-        project, provider, ALL, EXTRACTOR_VERSION, METRICS_VERSION, limit)
+        project, provider, ALL, EXTRACTOR_VERSION, METRICS_VERSION, limit, mode)
     return [_row(r, "metrics", "changes") for r in rows]
 
 

@@ -223,7 +223,8 @@ def _report(args: argparse.Namespace) -> int:
     async def main() -> None:
         async with await create_pool(get_settings(), max_size=2) as pool:
             report = await project_report(pool, args.name,
-                                          uuid.UUID(args.run) if args.run else None)
+                                          uuid.UUID(args.run) if args.run else None,
+                                          mode=args.mode)
         if args.json:
             print(json.dumps(report_as_json(report)))
         else:
@@ -258,4 +259,6 @@ def add_project_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     p.add_argument("--run", help="a run id of the project")
     p.add_argument("--json", action="store_true")
     p.add_argument("--discovered", type=int, default=10, help="untracked brands to list")
+    p.add_argument("--mode", choices=["memory", "retrieval"], default="memory",
+                   help="without --run: the latest run asked in this mode")
     p.set_defaults(handler=_report)

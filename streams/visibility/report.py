@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from contracts import ALL, Metric, MetricChange, Precision, VisibilityScore
+from contracts import ALL, Metric, MetricChange, Mode, Precision, VisibilityScore
 from streams.errors import DomainRunnerError
 from streams.visibility.extraction import EXTRACTOR_VERSION
 from streams.visibility.metrics import (
@@ -104,13 +104,13 @@ def _score(row: asyncpg.Record) -> VisibilityScore:
         computed_at=row["computed_at"], **metrics)
 
 
-async def project_report(pool: asyncpg.Pool, project: str,
-                         run_id: UUID | None = None) -> ProjectReport:
-    """The report of ``run_id``, or of the project's latest finished run."""
+async def project_report(pool: asyncpg.Pool, project: str, run_id: UUID | None = None, *,
+                         mode: Mode = "memory") -> ProjectReport:
+    """The report of ``run_id``, or of the project's latest finished run in ``mode``."""
     if run_id is None:
         run_id = await pool.fetchval(
             """SELECT run_id FROM runs WHERE project = $1 AND status <> 'running'
-               ORDER BY created_at DESC LIMIT 1""", project)
+                 AND mode = $2 ORDER BY created_at DESC LIMIT 1""", project, mode)
         if run_id is None:
             raise NoProjectRun(f"project {project!r} has no finished run yet "
                                f"(domain-runner project run {project})")
