@@ -5,32 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consumers import (
-    alert_delivery,
-    alerts,
-    capture,
-    correlation,
-    embedding,
-    provider_calls,
-    reality_validation,
-    scoring,
-    sources,
-    visibility,
-)
 from streams.errors import DomainRunnerError
 from streams.runtime.runner import Group
 
+# By module name: a process imports the groups it runs, and nothing of the others.
 GROUPS: dict[str, Group] = {group.name: group for group in (
-    Group(capture.GROUP, capture.register, background=capture.reconcile),
-    Group(provider_calls.GROUP, provider_calls.register),
-    Group(reality_validation.GROUP, reality_validation.register),
-    Group(embedding.GROUP, embedding.register),
-    Group(scoring.GROUP, scoring.register),
-    Group(correlation.GROUP, correlation.register),
-    Group(visibility.GROUP, visibility.register),
-    Group(sources.GROUP, sources.register),
-    Group(alerts.GROUP, alerts.register),
-    Group(alert_delivery.GROUP, alert_delivery.register),
+    Group("capture", "consumers.capture", background="reconcile"),
+    Group("provider-calls", "consumers.provider_calls"),
+    Group("reality-validation", "consumers.reality_validation"),
+    Group("embedding", "consumers.embedding"),
+    Group("scoring", "consumers.scoring"),
+    Group("correlation", "consumers.correlation"),
+    Group("visibility", "consumers.visibility"),
+    Group("sources", "consumers.sources"),
+    Group("alerts", "consumers.alerts"),
+    Group("alert-delivery", "consumers.alert_delivery"),
 )}
 
 

@@ -164,3 +164,15 @@ def test_the_checks_catch_violations() -> None:
         "streams.runtime.runner imports consumers"]
     assert _cycles(bad("streams.runs.prompts", "streams.simulator.answers")) != []
     assert _cycles(_packages(bad("streams.scoring.stats", "streams.correlation.evaluate"))) != []
+
+
+def test_every_group_names_its_module() -> None:
+    import importlib
+
+    from consumers import GROUPS
+
+    for name, group in GROUPS.items():
+        module = importlib.import_module(group.module)
+        assert (module.GROUP, callable(module.register)) == (name, True), group
+        if group.background is not None:
+            assert callable(getattr(module, group.background)), group

@@ -249,19 +249,19 @@ async def mark_answered(pool: asyncpg.Pool, call_id: UUID, answer: RawResponse, 
     while capture has not stored it, and the answer itself is kept with the call, so that one
     lost on the way is published again by the reconciler, not paid for again. The provider's
     body is kept in the same transaction (compressed; not when larger than ``max_body_bytes``)."""
-    async with pool.acquire() as connection, connection.transaction():
-        marked = await connection.fetchval(
-            """UPDATE calls SET status = 'answered', claimed_at = now(), answer = $2::jsonb
-               WHERE call_id = $1 AND status = 'pending' RETURNING true""",
-            call_id, answer.model_dump_json())
-        body = answer.raw_body
-        if marked and body is not None and (max_body_bytes is None
-                                            or len(body) <= max_body_bytes):
-            await connection.execute(
-                """INSERT INTO response_bodies (call_id, run_id, api, body, raw_bytes)
-                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (call_id) DO NOTHING""",
-                call_id, answer.run_id, answer.body_api or "", zlib.compress(body, 6),
-                len(body))
+    body = answer.raw_body
+    if body is not None and max_body_bytes is not None and len(body) > max_body_bytes:
+        body = None
+    # One statement: the body is kept exactly when the call is marked.
+    await pool.execute(
+        """WITH marked AS (
+               UPDATE calls SET status = 'answered', claimed_at = now(), answer = $2::jsonb
+               WHERE call_id = $1 AND status = 'pending' RETURNING call_id, run_id)
+           INSERT INTO response_bodies (call_id, run_id, api, body, raw_bytes)
+           SELECT call_id, run_id, $3, $4, $5 FROM marked WHERE $4::bytea IS NOT NULL
+           ON CONFLICT (call_id) DO NOTHING""",
+        call_id, answer.model_dump_json(), answer.body_api or "",
+        None if body is None else zlib.compress(body, 6), 0 if body is None else len(body))
 
 
 async def schedule_retry(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
@@ -23,12 +24,26 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Group:
-    """A consumer group as the runner runs it (the registry is ``consumers.GROUPS``)."""
+    """A consumer group as the runner runs it (the registry is ``consumers.GROUPS``): the
+    module that registers its subscribers (``register(resources)``), imported only when the
+    group runs, so a process loads the dependencies of its own groups alone (the embedding
+    model's for embedding, not for capture)."""
 
     name: str
-    register: Callable[[Resources], None]
-    # Work the group's processes do beside consuming (e.g. capture's reconciler).
-    background: Callable[[Resources], Coroutine[Any, Any, None]] | None = None
+    module: str
+    # A coroutine function of the module: work its processes do beside consuming (capture's
+    # reconciler).
+    background: str | None = None
+
+    def register(self, resources: Resources) -> None:
+        importlib.import_module(self.module).register(resources)
+
+    def background_work(self, resources: Resources) -> Coroutine[Any, Any, None] | None:
+        if self.background is None:
+            return None
+        work: Callable[[Resources], Coroutine[Any, Any, None]] = getattr(
+            importlib.import_module(self.module), self.background)
+        return work(resources)
 
 
 WATCH_EVERY_S = 1.0
@@ -65,8 +80,8 @@ async def run_groups(groups: Sequence[Group], settings: Settings, stop: asyncio.
                 consumers = [consumer for sub in resources.broker.subscribers
                              if (consumer := getattr(sub, "consumer", None)) is not None]
                 logger.info("consumer groups running: %s", ", ".join(names))
-                background = [forever.create_task(group.background(resources))
-                              for group in groups if group.background is not None]
+                background = [forever.create_task(work) for group in groups
+                              if (work := group.background_work(resources)) is not None]
                 lost = await _until_stopped_or_lost(settings, stop, resources.kafka_stuck)
             except (KafkaError, OSError, TimeoutError) as exc:
                 # Raised out of here it would end the process's groups silently for good.

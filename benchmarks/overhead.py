@@ -1,0 +1,251 @@
+"""Overhead benchmark: what the pipeline itself costs per call, with a provider that answers at
+once and no rate limits, the groups as separate processes as a deployment runs them.
+
+1. Start each group's processes and time them: ``start_s`` from process start to "consumer
+   groups running" (imports, connections, subscriptions), ``join_s`` on to the first partition
+   assignment (the broker's group join, stated apart).
+2. Peak: a census run published at once; ``calls_per_s`` is the stored-calls rate in its steady
+   state (from 20 % to 80 % of the calls stored), ``cpu_ms_per_call`` the CPU (user + system,
+   from ``/proc``) of the project's own processes — not the broker's, PostgreSQL's, Redis's or
+   the simulator's — per stored call over the whole run.
+3. Half load: domains published at half the peak rate; ``p99_hop_ms`` per hop, from the rows'
+   timestamps: publish → planned (``run_domains.planned_at``), planned → answered
+   (``calls.planned_at`` → ``responses.responded_at``), answered → stored (→ ``stored_at``).
+4. ``max_rss_mb`` per group: the largest peak resident set (``VmHWM``) of its processes.
+
+    python benchmarks/overhead.py [--quick] [--domains 1000] [--processes 2] [--intelligence]
+
+``--intelligence`` also runs reality-validation, embedding, scoring, visibility and sources.
+The last line printed is one JSON object with every figure."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import Bench, bench_stack, domains, keys_env, limits_env, log
+from producers.domains import publish_run
+from streams.config import Settings
+from streams.kafka.broker import create_broker
+from streams.providers.catalog import PROVIDERS
+
+PROMPTS = 3
+QUICK_DOMAINS = 300
+DOMAINS = 1000
+POLL_S = 0.2
+INTELLIGENCE = ["reality-validation", "embedding", "scoring", "visibility", "sources"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _log_time(line: str) -> float | None:
+    """The wall-clock time of a log line (``2026-12-02 05:01:02,345 INFO …``)."""
+    try:
+        stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+    except ValueError:
+        return None
+    return stamp.timestamp()
+
+
+def _first(path: Path, text: str) -> float | None:
+    if not path.exists():
+        return None
+    for line in path.read_text(errors="replace").splitlines():
+        if text in line:
+            return _log_time(line)
+    return None
+
+
+def _after(times: list[float | None], since: float) -> float | None:
+    """Seconds from ``since`` until the last of ``times`` (None if one is missing)."""
+    known = [t for t in times if t is not None]
+    return round(max(known) - since, 2) if known and len(known) == len(times) else None
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its waited-for children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _project_cpu_s(bench: Bench) -> float:
+    return sum(_cpu_s(p.pid) for procs in bench.processes.values() for p in procs
+               if p.poll() is None)
+
+
+def _stored(bench: Bench, run_id: uuid.UUID) -> tuple[int, int, str]:
+    state = bench.run_state(run_id) or {}
+    done = (state.get("succeeded_calls", 0) + state.get("failed_calls", 0)
+            + state.get("skipped_calls", 0))
+    return done, state.get("expected_calls", 0), state.get("status", "absent")
+
+
+def _steady_rate(samples: list[tuple[float, int]], total: int) -> float:
+    """Stored calls per second between 20 % and 80 % of ``total`` stored."""
+    low = next((t, n) for t, n in samples if n >= 0.2 * total)
+    high = next((t, n) for t, n in samples if n >= 0.8 * total)
+    return (high[1] - low[1]) / (high[0] - low[0]) if high[0] > low[0] else float("nan")
+
+
+def _p99(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return None
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+async def _publish_paced(entries: list[Any], run_id: uuid.UUID, per_s: float,
+                         ) -> dict[str, float]:
+    """Publish one domain at a time at ``per_s`` domains a second; returns each one's send
+    time (wall clock)."""
+    sent: dict[str, float] = {}
+    broker = create_broker(Settings())
+    async with broker:
+        await broker.connect()
+        started = time.monotonic()
+        for index, entry in enumerate(entries):
+            wait = started + index / per_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            sent[entry.domain] = time.time()
+            await publish_run(broker, [entry], run_id=run_id, providers=list(PROVIDERS))
+    return sent
+
+
+async def _hops(dsn: str, run_id: uuid.UUID, sent: dict[str, float]) -> dict[str, float | None]:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        planned = await connection.fetch(
+            "SELECT domain, extract(epoch FROM planned_at) AS at FROM run_domains "
+            "WHERE run_id = $1", run_id)
+        calls = await connection.fetch(
+            """SELECT extract(epoch FROM c.planned_at) AS planned,
+                      extract(epoch FROM r.responded_at) AS answered,
+                      extract(epoch FROM r.stored_at) AS stored
+               FROM calls c JOIN responses r USING (call_id) WHERE c.run_id = $1""", run_id)
+    finally:
+        await connection.close()
+    return {
+        "publish_to_planned": _p99([(float(r["at"]) - sent[r["domain"]]) * 1000
+                                    for r in planned if r["domain"] in sent]),
+        "planned_to_answered": _p99([(float(r["answered"]) - float(r["planned"])) * 1000
+                                     for r in calls]),
+        "answered_to_stored": _p99([(float(r["stored"]) - float(r["answered"])) * 1000
+                                    for r in calls]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_DOMAINS} domains")
+    parser.add_argument("--domains", type=int, help=f"domains in the peak run ({DOMAINS})")
+    parser.add_argument("--processes", type=int, default=2, help="provider-calls processes")
+    parser.add_argument("--intelligence", action="store_true",
+                        help="also run the intelligence groups")
+    parser.add_argument("--half-load-s", type=float, default=None,
+                        help="seconds of publishing at half the peak rate (20; quick 10)")
+    parser.add_argument("--keep-logs", action="store_true")
+    args = parser.parse_args()
+    count = args.domains or (QUICK_DOMAINS if args.quick else DOMAINS)
+    calls = count * len(PROVIDERS) * PROMPTS
+    half_load_s = args.half_load_s or (10.0 if args.quick else 20.0)
+    groups = {"capture": 1, "provider-calls": args.processes}
+    if args.intelligence:
+        groups |= {name: 1 for name in INTELLIGENCE}
+
+    with bench_stack(keep_logs=args.keep_logs) as bench:
+        bench.sim("POST", "/_sim/config", {"rpm": 100_000_000, "burst": 10_000_000,
+                                           "tpm": None, "latency_ms": 0,
+                                           "latency_jitter_ms": 0})
+        env = {**limits_env(rpm=100_000_000, burst=10_000_000), **keys_env(bench.env, 2),
+               "DR_RECONCILE_GRACE_S": "3600", "DR_WEB_PRESENCE_CHECKS": "false"}
+        launched: dict[str, float] = {}
+        for group, processes in groups.items():
+            launched[group] = time.time()
+            bench.start(group, processes, env)
+        for group in groups:
+            bench.wait_assigned(group)
+        start_s: dict[str, float | None] = {}
+        join_s: dict[str, float | None] = {}
+        for group in groups:
+            running = [_first(path, "consumer groups running") for path in bench.logs[group]]
+            assigned = [_first(path, "assigned to partitions") for path in bench.logs[group]]
+            start_s[group] = _after(running, launched[group])
+            up = _after(running, 0.0)
+            join_s[group] = None if up is None else _after(assigned, up)
+        log(f"started: {start_s} s; group join after that: {join_s} s")
+
+        # -- peak --------------------------------------------------------------------------
+        bench.sim("POST", "/_sim/reset")
+        cpu_before = _project_cpu_s(bench)
+        started = time.monotonic()
+        run_id = bench.publish(domains(count, prefix="overhead"))
+        samples: list[tuple[float, int]] = []
+        while True:
+            done, _, status = _stored(bench, run_id)
+            samples.append((time.monotonic() - started, done))
+            if status not in ("running", "absent"):
+                break
+            if time.monotonic() - started > 600:
+                raise TimeoutError(f"peak run not finished after 600 s ({done} stored)")
+            time.sleep(POLL_S)
+        seconds = time.monotonic() - started
+        cpu_ms_per_call = (_project_cpu_s(bench) - cpu_before) * 1000 / max(done, 1)
+        calls_per_s = _steady_rate(samples, calls)
+        log(f"peak: {done} of {calls} calls stored in {seconds:.1f} s; steady state "
+            f"{calls_per_s:.0f} calls/s; {cpu_ms_per_call:.2f} ms CPU per call")
+
+        # -- half load ---------------------------------------------------------------------
+        per_s = calls_per_s / 2 / (len(PROVIDERS) * PROMPTS)
+        half = domains(max(1, round(per_s * half_load_s)), prefix=f"half-{uuid.uuid4().hex[:6]}")
+        half_run = uuid.uuid4()
+        sent = asyncio.run(_publish_paced(half, half_run, per_s))
+        deadline = time.monotonic() + 300
+        while _stored(bench, half_run)[0] < len(half) * len(PROVIDERS) * PROMPTS:
+            if time.monotonic() > deadline:
+                raise TimeoutError("half-load run not stored within 300 s")
+            time.sleep(POLL_S)
+        hops = asyncio.run(_hops(bench.env["DR_POSTGRES_DSN"], half_run, sent))
+        log(f"half load ({per_s * len(PROVIDERS) * PROMPTS:.0f} calls/s): p99 per hop {hops}")
+        rss = {group: round(max(_peak_rss_mb(p.pid) for p in bench.processes[group]), 1)
+               for group in groups}
+
+    result = {
+        "calls": calls, "stored": done, "seconds": round(seconds, 2),
+        "calls_per_s": round(calls_per_s, 1), "cpu_ms_per_call": round(cpu_ms_per_call, 3),
+        "p99_hop_ms": {hop: None if v is None else round(v, 1) for hop, v in hops.items()},
+        "half_load_calls_per_s": round(per_s * len(PROVIDERS) * PROMPTS, 1),
+        "max_rss_mb": rss, "start_s": start_s, "join_s": join_s,
+        "processes": args.processes, "intelligence": args.intelligence, "quick": args.quick,
+        "cpus": os.cpu_count(),
+    }
+    print(f"overhead: {calls} calls ({count} domains × {len(PROVIDERS)} providers × {PROMPTS} "
+          f"prompts), {args.processes} provider-calls processes"
+          f"{', intelligence groups on' if args.intelligence else ''}: {calls_per_s:.0f} calls/s "
+          f"steady, {cpu_ms_per_call:.2f} ms CPU per call, RSS {rss} MB, start {start_s} s")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
