@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -17,7 +18,9 @@ from rich.table import Table
 from contracts import Metric
 from streams.cli.report_view import percent
 from streams.config import get_settings
-from streams.visibility.report import ProjectReport, report_as_json
+
+if TYPE_CHECKING:  # imported where used: `run GROUP` loads this module, not the statistics
+    from streams.visibility.report import ProjectReport
 
 console = Console(stderr=True)
 
@@ -218,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from streams.runtime.postgres import create_pool
-    from streams.visibility.report import project_report
+    from streams.visibility.report import project_report, report_as_json
 
     async def main() -> None:
         async with await create_pool(get_settings(), max_size=2) as pool:
