@@ -176,3 +176,19 @@ def test_every_group_names_its_module() -> None:
         assert (module.GROUP, callable(module.register)) == (name, True), group
         if group.background is not None:
             assert callable(getattr(module, group.background)), group
+
+
+def test_a_capture_or_provider_calls_process_loads_no_heavy_dependency() -> None:
+    """`domain-runner run capture` / `provider-calls` import only their own groups' modules:
+    not the embedding model, the statistics or the plotting of the others (start time, RSS)."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "scipy", "sentence_transformers", "matplotlib", "sklearn", "numpy",
+             "fastapi", "vaderSentiment")
+    probe = ("import sys, streams.cli.main, consumers, consumers.capture, "
+             "consumers.provider_calls; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=True).stdout.strip()
+    assert loaded == ""

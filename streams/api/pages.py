@@ -23,6 +23,7 @@ from streams.projects.store import list_projects
 from streams.runs.report import RunReport, run_report
 from streams.scoring import SCORING_VERSION
 from streams.scoring.store import run_scores
+from streams.sources import ModeGap, NoSources, SourcesReport, project_gaps, sources_report
 from streams.visibility import EXTRACTOR_VERSION, METRICS_VERSION
 from streams.visibility.report import project_report
 
@@ -121,6 +122,11 @@ class RunPage:
     project: str | None
     brands: list[tuple[str, int, dict[str, Metric]]]
     plot: str
+    mode: str = "memory"
+    # A retrieval run's sources (None: not read yet), its plot, and memory vs retrieval.
+    sources: SourcesReport | None = None
+    sources_plot: str = ""
+    gaps: tuple[ModeGap, ...] = ()
 
 
 async def run_page(pool: asyncpg.Pool, run_id: UUID, *, standalone: bool = False,
@@ -129,15 +135,33 @@ async def run_page(pool: asyncpg.Pool, run_id: UUID, *, standalone: bool = False
     if not await pool.fetchval("SELECT true FROM runs WHERE run_id = $1", run_id):
         raise PageNotFound(f"no run {run_id}")
     report = await run_report(pool, run_id)
-    project = await pool.fetchval("SELECT project FROM runs WHERE run_id = $1", run_id)
+    row = await pool.fetchrow("SELECT project, mode FROM runs WHERE run_id = $1", run_id)
+    project, mode = (row["project"], row["mode"]) if row else (None, "memory")
     brands = await run_scores(pool, run_id)
+    sources, sources_plot, gaps = None, "", []
+    if mode == "retrieval":
+        try:
+            sources = await sources_report(pool, run_id)
+        except NoSources:
+            pass
+        whole = sources.scope() if sources else None
+        if whole is not None and whole.domains:
+            top_cited = whole.domains[:15]
+            sources_plot = bars_svg(
+                [(f"{s.key} ({s.source_class})", s.share.value or 0.0, s.share.low,
+                  s.share.high) for s in top_cited],
+                title=f"citation share, all providers (top {len(top_cited)}, 95 % CI)",
+                x_label="share of citations", plot_id="cited-")
+        gaps = [g for g in await project_gaps(pool, run_id) if g.metric == "visibility"]
     top = [b for b in brands if b[2]["composite"].value is not None][:25]
     plot = bars_svg([(domain, m["composite"].value or 0.0, m["composite"].low,
                       m["composite"].high) for domain, _, m in top],
                     title=f"composite score, all providers (top {len(top)}, 95 % CI)",
                     x_label="composite", percent=False, plot_id="run-") if top else ""
     return render("run.html", title=f"Run {run_id}", standalone=standalone, viewer=viewer,
-                  page=RunPage(report=report, project=project, brands=brands, plot=plot),
+                  page=RunPage(report=report, project=project, brands=brands, plot=plot,
+                               mode=mode, sources=sources, sources_plot=sources_plot,
+                               gaps=tuple(gaps)),
                   metrics=("composite", "mention_rate", "accuracy", "sentiment"))
 
 
@@ -262,7 +286,7 @@ async def project_page(pool: asyncpg.Pool, name: str, *, viewer: ApiKey | None =
            FROM visibility_scores
            WHERE project = $1 AND topic = $2 AND prompt_id = $2 AND extractor_version = $3
              AND metrics_version = $4
-             AND run_id IN (SELECT run_id FROM runs WHERE project = $1
+             AND run_id IN (SELECT run_id FROM runs WHERE project = $1 AND mode = 'memory'
                             ORDER BY created_at DESC LIMIT $5)
            ORDER BY run_created_at""", name, ALL, EXTRACTOR_VERSION, METRICS_VERSION, runs)
     own = report.scope()[0].brand if report.scope() else ""

@@ -14,16 +14,22 @@ which (DeepSeek) has no web search. Then:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import replace
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import presence_of_element_located
+from selenium.webdriver.support.wait import WebDriverWait
 
 from producers.projects import publish_project_run
-from streams.config import Settings
+from streams.api import create_key
+from streams.config import Api, Settings
 from streams.kafka.broker import create_broker
 from streams.projects import apply_project, load_project, parse_project, project_request
 from streams.providers.citations import EXTRACTOR_VERSION, extract_retrieval
@@ -31,6 +37,8 @@ from streams.simulator import category_truth, load_brands
 from streams.sources import classes_from, project_gaps, reextract, sources_report
 from streams.urls import canonical_url
 from streams.visibility.report import NoProjectRun, project_report
+from tests.support.api import serving
+from tests.support.browser import chromium
 from tests.support.groups import running_groups
 from tests.support.kafka import wait_until
 
@@ -226,3 +234,49 @@ async def test_memory_vs_retrieval_intervals_cover_the_true_difference(
         covered += gap.low <= true_difference <= gap.high
     # 95 % intervals: 25 cells, at most a few misses (P(> 7 misses) < 0.001 at 93 % coverage).
     assert covered >= len(gaps) - 7, f"{covered} of {len(gaps)} intervals cover the truth"
+
+
+async def test_the_run_page_in_a_browser_shows_what_the_api_answers(
+        played: dict[str, Any], tmp_path: Any) -> None:
+    pool, runs = played["pool"], played["runs"]
+    key, _ = await create_key(pool, name="sources page test", scope="read")
+    settings = Settings(api=Api(per_minute=6000, burst=1000))
+    async with serving(settings) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            response = await client.get(f"/v1/runs/{runs['retrieval']}/sources",
+                                        headers={"Authorization": f"Bearer {key}"},
+                                        params={"top": 200})
+        assert response.status_code == 200, response.text
+        api = response.json()
+
+        def visit() -> dict[str, Any]:
+            with chromium() as browser:
+                browser.get(f"{url}/sign-in?next=/runs/{runs['retrieval']}")
+                browser.find_element(By.ID, "key").send_keys(key)
+                browser.find_element(By.ID, "sign-in").click()
+                WebDriverWait(browser, timeout=60, poll_frequency=0.1).until(
+                    presence_of_element_located((By.ID, "sources")))
+                rows = {row.get_attribute("data-domain"): {
+                            cell.get_attribute("data-metric"): cell.get_attribute("data-value")
+                            for cell in row.find_elements(By.CSS_SELECTOR, "td[data-metric]")}
+                        for row in browser.find_elements(By.CSS_SELECTOR,
+                                                         "table#sources tr[data-domain]")}
+                gaps = {(row.get_attribute("data-provider"), row.get_attribute("data-brand"))
+                        for row in browser.find_elements(By.CSS_SELECTOR,
+                                                         "table#mode-gaps tr[data-provider]")}
+                plot = browser.find_element(By.ID, "plot-sources").get_attribute("innerHTML")
+                assert browser.save_screenshot(str(tmp_path / "sources.png"))
+                return {"rows": rows, "gaps": gaps, "plot": plot or ""}
+
+        seen = await asyncio.to_thread(visit)
+    whole = next(s for s in api["scopes"] if s["provider"] == "all" and s["prompt_id"] == "all")
+    assert seen["rows"] and len(seen["rows"]) == min(25, len(whole["domains"]))
+    by_domain = {d["key"]: d for d in whole["domains"]}
+    for domain, values in seen["rows"].items():
+        assert float(values["citation_share"]) == pytest.approx(
+            by_domain[domain]["citation_share"]["value"])
+        assert float(values["citation_rate"]) == pytest.approx(
+            by_domain[domain]["citation_rate"]["value"])
+    assert seen["gaps"] == {(g["provider"], g["brand"]) for g in api["memory_vs_retrieval"]
+                            if g["metric"] == "visibility"}
+    assert "<svg" in seen["plot"]
