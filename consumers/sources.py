@@ -54,7 +54,9 @@ def register(resources: Resources, *, group: str = GROUP) -> None:
                 answer = envelope.value
                 body, context = kept.get(answer.call_id), contexts.get(answer.run_id)
                 try:
-                    if body is None or context is None:
+                    if context is None:
+                        raise NoStoredBody(f"no run {answer.run_id} is stored here")
+                    if body is None:
                         raise NoStoredBody(f"no provider body is kept for call {answer.call_id} "
                                            f"(larger than DR_BODIES_MAX_BYTES, or purged)")
                     extraction = read_extraction(body.api, decode_body(body.body))

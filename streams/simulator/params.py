@@ -240,6 +240,14 @@ def _json_type(value: Any) -> str:
 
 
 _ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object"}
+
+
+def openai_type_error(param: str, value: Any, expected: str) -> ParamRefused:
+    """OpenAI's words for a parameter of the wrong JSON type."""
+    got = _json_type(value)
+    return openai_error(f"Invalid type for '{param}': expected "
+                        f"{_ARTICLE.get(expected, 'a ' + expected)}, but got "
+                        f"{_ARTICLE.get(got, 'a ' + got)} instead.", param, "invalid_type")
 _PYDANTIC = {  # Mistral and Anthropic validate with pydantic: its error type and message
     "string": ("string_type", "Input should be a valid string"),
     "integer": ("int_type", "Input should be a valid integer"),
@@ -267,10 +275,7 @@ def _problem(api: ApiParams, kind: Literal["unknown", "missing", "type"], name: 
         if kind == "missing":
             return openai_error(f"Missing required parameter: '{name}'.", name,
                                  "missing_required_parameter")
-        return openai_error(
-            f"Invalid type for '{name}': expected {_ARTICLE.get(expected, 'a ' + expected)}, "
-            f"but got {_ARTICLE.get(_json_type(value), 'a ' + _json_type(value))} instead.",
-            name, "invalid_type")
+        return openai_type_error(name, value, expected)
     if api.refusal in ("mistral", "anthropic"):
         error_type, msg = {"unknown": ("extra_forbidden", "Extra inputs are not permitted"),
                            "missing": ("missing", "Field required"),

@@ -21,7 +21,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from streams.simulator.category import Mode
-from streams.simulator.params import JSON, ParamRefused, is_reasoning_model, openai_error
+from streams.simulator.params import (
+    JSON,
+    ParamRefused,
+    is_reasoning_model,
+    openai_error,
+    openai_type_error,
+)
 
 # What each chat completions API takes as a tools entry's type.
 CHAT_TOOL_TYPES: dict[str, tuple[str, ...]] = {
@@ -66,30 +72,6 @@ _OPENAI_SEARCH_MODEL = re.compile(r"search")
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "null"
-
-
-_ARTICLE = {"integer": "an integer", "array": "an array", "object": "an object"}
-
-
-def _openai_type_error(param: str, value: Any, expected: str) -> ParamRefused:
-    got = _json_type(value)
-    return openai_error(f"Invalid type for '{param}': expected "
-                        f"{_ARTICLE.get(expected, 'a ' + expected)}, but got "
-                        f"{_ARTICLE.get(got, 'a ' + got)} instead.", param, "invalid_type")
 
 
 def _invalid_value(param: str, value: Any, supported: Sequence[str]) -> ParamRefused:
@@ -157,13 +139,13 @@ def _check_chat_tool(provider: str, index: int, entry: Any) -> None:
         _check_mistral_tool(index, entry)
         return
     if not isinstance(entry, dict):
-        raise _openai_type_error(where, entry, "object")
+        raise openai_type_error(where, entry, "object")
     kind = entry.get("type")
     if kind is None:
         raise openai_error(f"Missing required parameter: '{where}.type'.", f"{where}.type",
                            "missing_required_parameter")
     if not isinstance(kind, str):
-        raise _openai_type_error(f"{where}.type", kind, "string")
+        raise openai_type_error(f"{where}.type", kind, "string")
     if kind not in accepted:
         if provider == "deepseek":
             raise openai_error("Failed to deserialize the JSON body into the target type: "
@@ -176,13 +158,13 @@ def _check_chat_tool(provider: str, index: int, entry: Any) -> None:
             raise openai_error(f"Missing required parameter: '{where}.function'.",
                                f"{where}.function", "missing_required_parameter")
         if not isinstance(function, dict):
-            raise _openai_type_error(f"{where}.function", function, "object")
+            raise openai_type_error(f"{where}.function", function, "object")
         name = function.get("name")
         if name is None:
             raise openai_error(f"Missing required parameter: '{where}.function.name'.",
                                f"{where}.function.name", "missing_required_parameter")
         if not isinstance(name, str):
-            raise _openai_type_error(f"{where}.function.name", name, "string")
+            raise openai_type_error(f"{where}.function.name", name, "string")
 
 
 def _check_mistral_tool(index: int, entry: Any) -> None:
@@ -219,7 +201,7 @@ def responses_mode(provider: str, body: JSON) -> Mode:
     for index, item in enumerate(include if isinstance(include, list) else ()):
         allowed = RESPONSES_INCLUDE[provider]
         if not isinstance(item, str):
-            raise _openai_type_error(f"include[{index}]", item, "string")
+            raise openai_type_error(f"include[{index}]", item, "string")
         if item not in allowed:
             raise _invalid_value(f"include[{index}]", item, sorted(allowed))
     reasoning = body.get("reasoning")
@@ -242,13 +224,13 @@ def _check_responses_tool(provider: str, index: int, entry: Any) -> bool:
     """Refuse a bad entry; whether it is a web search tool."""
     where = f"tools[{index}]"
     if not isinstance(entry, dict):
-        raise _openai_type_error(where, entry, "object")
+        raise openai_type_error(where, entry, "object")
     kind = entry.get("type")
     if kind is None:
         raise openai_error(f"Missing required parameter: '{where}.type'.", f"{where}.type",
                            "missing_required_parameter")
     if not isinstance(kind, str):
-        raise _openai_type_error(f"{where}.type", kind, "string")
+        raise openai_type_error(f"{where}.type", kind, "string")
     if kind not in RESPONSES_TOOL_TYPES[provider]:
         raise _invalid_value(f"{where}.type", kind, RESPONSES_TOOL_TYPES[provider])
     if kind == "function":
@@ -257,7 +239,7 @@ def _check_responses_tool(provider: str, index: int, entry: Any) -> bool:
             raise openai_error(f"Missing required parameter: '{where}.name'.", f"{where}.name",
                                "missing_required_parameter")
         if not isinstance(name, str):
-            raise _openai_type_error(f"{where}.name", name, "string")
+            raise openai_type_error(f"{where}.name", name, "string")
         return False
     for field in entry:
         if field not in RESPONSES_SEARCH_FIELDS[provider]:
@@ -269,7 +251,7 @@ def _check_responses_tool(provider: str, index: int, entry: Any) -> bool:
     for field in ("filters", "user_location"):
         value = entry.get(field)
         if value is not None and not isinstance(value, dict):
-            raise _openai_type_error(f"{where}.{field}", value, "object")
+            raise openai_type_error(f"{where}.{field}", value, "object")
     return True
 
 
