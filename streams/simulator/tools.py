@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from streams.simulator.category import Mode
 from streams.simulator.params import (
@@ -68,6 +68,17 @@ _GEMINI_TOOLS = ("functionDeclarations", "googleSearch", "codeExecution", "urlCo
 _GEMINI_SEARCH_FIELDS = ("timeRangeFilter", "excludeDomains")
 # OpenAI's chat models that search (and take web_search_options).
 _OPENAI_SEARCH_MODEL = re.compile(r"search")
+
+
+def _required(entry: JSON, where: str, field: str, kind: Literal["string", "object"]) -> Any:
+    """``entry[field]``, refused as OpenAI refuses it when missing or of another type."""
+    value = entry.get(field)
+    if value is None:
+        raise openai_error(f"Missing required parameter: '{where}.{field}'.", f"{where}.{field}",
+                           "missing_required_parameter")
+    if not isinstance(value, str if kind == "string" else dict):
+        raise openai_type_error(f"{where}.{field}", value, kind)
+    return value
 
 
 def _snake(name: str) -> str:
@@ -140,12 +151,7 @@ def _check_chat_tool(provider: str, index: int, entry: Any) -> None:
         return
     if not isinstance(entry, dict):
         raise openai_type_error(where, entry, "object")
-    kind = entry.get("type")
-    if kind is None:
-        raise openai_error(f"Missing required parameter: '{where}.type'.", f"{where}.type",
-                           "missing_required_parameter")
-    if not isinstance(kind, str):
-        raise openai_type_error(f"{where}.type", kind, "string")
+    kind = _required(entry, where, "type", "string")
     if kind not in accepted:
         if provider == "deepseek":
             raise openai_error("Failed to deserialize the JSON body into the target type: "
@@ -153,18 +159,8 @@ def _check_chat_tool(provider: str, index: int, entry: Any) -> None:
                                None, "invalid_request_error")
         raise _invalid_value(f"{where}.type", kind, accepted)
     if kind == "function":
-        function = entry.get("function")
-        if function is None:
-            raise openai_error(f"Missing required parameter: '{where}.function'.",
-                               f"{where}.function", "missing_required_parameter")
-        if not isinstance(function, dict):
-            raise openai_type_error(f"{where}.function", function, "object")
-        name = function.get("name")
-        if name is None:
-            raise openai_error(f"Missing required parameter: '{where}.function.name'.",
-                               f"{where}.function.name", "missing_required_parameter")
-        if not isinstance(name, str):
-            raise openai_type_error(f"{where}.function.name", name, "string")
+        function = _required(entry, where, "function", "object")
+        _required(function, f"{where}.function", "name", "string")
 
 
 def _check_mistral_tool(index: int, entry: Any) -> None:
@@ -225,21 +221,11 @@ def _check_responses_tool(provider: str, index: int, entry: Any) -> bool:
     where = f"tools[{index}]"
     if not isinstance(entry, dict):
         raise openai_type_error(where, entry, "object")
-    kind = entry.get("type")
-    if kind is None:
-        raise openai_error(f"Missing required parameter: '{where}.type'.", f"{where}.type",
-                           "missing_required_parameter")
-    if not isinstance(kind, str):
-        raise openai_type_error(f"{where}.type", kind, "string")
+    kind = _required(entry, where, "type", "string")
     if kind not in RESPONSES_TOOL_TYPES[provider]:
         raise _invalid_value(f"{where}.type", kind, RESPONSES_TOOL_TYPES[provider])
     if kind == "function":
-        name = entry.get("name")
-        if name is None:
-            raise openai_error(f"Missing required parameter: '{where}.name'.", f"{where}.name",
-                               "missing_required_parameter")
-        if not isinstance(name, str):
-            raise openai_type_error(f"{where}.name", name, "string")
+        _required(entry, where, "name", "string")
         return False
     for field in entry:
         if field not in RESPONSES_SEARCH_FIELDS[provider]:
