@@ -13,9 +13,10 @@ from streams.providers import CompletionRequest, adapter_for
 from streams.providers.base import HTTPProviderAdapter
 from streams.providers.citations import EXTRACTOR_VERSION, RetrievalExtraction, extract_retrieval
 from streams.providers.types import ProviderConfig
+from streams.runtime.postgres import Db
 from streams.sources.classes import SourceClasses
 from streams.sources.reading import UnreadableBody, citations_found, decode_body
-from streams.sources.store import Db, answered, bodies, run_contexts, save_found
+from streams.sources.store import answered, bodies, run_contexts, save_found
 
 Extractor = Callable[[Any, Any], RetrievalExtraction]
 

@@ -14,6 +14,7 @@ import asyncpg
 from contracts import ALL, Metric, VisibilityScore
 from streams.errors import DomainRunnerError
 from streams.providers.citations import EXTRACTOR_VERSION
+from streams.runtime.postgres import Db
 from streams.sources.metrics import (
     SOURCES_METRICS_VERSION,
     AnswerSources,
@@ -23,7 +24,6 @@ from streams.sources.metrics import (
     mode_gap,
     run_sources,
 )
-from streams.sources.store import Db
 from streams.visibility.report import NoProjectRun, project_report
 
 

@@ -10,16 +10,13 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from contracts import CitationsFound, ProjectRequest, RawResponse
-
-Db: TypeAlias = ("asyncpg.Pool[asyncpg.Record] | asyncpg.Connection[asyncpg.Record] "
-                 "| PoolConnectionProxy[asyncpg.Record]")
+from streams.runtime.postgres import Db
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,19 +9,14 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
 from uuid import UUID
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from contracts import ProjectRequest, VisibilityScore
+from streams.runtime.postgres import Db
 from streams.visibility.extraction import Extraction, discovered_key
 from streams.visibility.metrics import AnswerReading, BrandReading, ProjectRunReadings
-
-# The pool, or a connection (bare or from the pool) when reads must share one snapshot.
-Db: TypeAlias = ("asyncpg.Pool[asyncpg.Record] | asyncpg.Connection[asyncpg.Record] "
-                 "| PoolConnectionProxy[asyncpg.Record]")
 
 
 @dataclass(frozen=True, slots=True)
