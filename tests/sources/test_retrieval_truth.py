@@ -34,6 +34,7 @@ from streams.kafka.broker import create_broker
 from streams.projects import apply_project, load_project, parse_project, project_request
 from streams.providers.citations import EXTRACTOR_VERSION, extract_retrieval
 from streams.simulator import category_truth, load_brands
+from streams.simulator.retrieval import grounding_redirect
 from streams.sources import classes_from, project_gaps, reextract, sources_report
 from streams.urls import canonical_url
 from streams.visibility.report import NoProjectRun, project_report
@@ -149,7 +150,11 @@ async def test_each_answers_sources_are_the_truths(played: dict[str, Any]) -> No
                ORDER BY ordinal""", call["call_id"], EXTRACTOR_VERSION)]
         if call["finish_reason"] == "length":
             continue  # a cut answer keeps only the citations inside its text
-        want = {canonical_url(s.cited_url if s.cited else s.url): s for s in truth.sources}
+        # Gemini cites every page through an opaque redirect; its domain is stated beside it.
+        # xAI's body names only the pages its answer cites, not the others its search found.
+        want = {canonical_url(grounding_redirect(s.url) if call["provider"] == "google"
+                              else s.cited_url if s.cited else s.url): s
+                for s in truth.sources if s.cited or call["provider"] != "xai"}
         got = {row["canonical_url"]: row for row in rows}
         assert got.keys() == want.keys(), (call["provider"], call["prompt"])
         for key, row in got.items():
