@@ -5,6 +5,7 @@ already complete is skipped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from producers import scheduler
 from streams.config import Settings
 from streams.kafka.broker import create_broker
 from streams.runs.prompts import CANARY_DOMAIN, canary_run_id
-from streams.schedules import add_schedule, slot_run_id
+from streams.schedules import UnknownSchedule, add_schedule, remove_schedule, slot_run_id
 from tests.support.groups import running_groups
 from tests.support.kafka import wait_until
 
@@ -76,6 +77,10 @@ async def test_each_slot_runs_once_across_replicas_and_a_crash(migrated: Setting
         assert await pool.fetchval(
             "SELECT count(*) FROM schedule_slots WHERE schedule = 'hourly-test'") == 1
     finally:
+        # Left active, its later slots would be published by the next test's scheduler tick,
+        # and planned by whichever test runs capture next.
+        with contextlib.suppress(UnknownSchedule):
+            await remove_schedule(pool, "hourly-test")
         await pool.close()
 
 
@@ -107,4 +112,6 @@ async def test_a_slot_whose_run_is_complete_is_skipped(migrated: Settings,
         assert [(d.outcome, d.recorded) for d in decisions
                 if d.schedule == "daily-test"] == [("skipped", True)]
     finally:
+        with contextlib.suppress(UnknownSchedule):
+            await remove_schedule(pool, "daily-test")
         await pool.close()
