@@ -14,6 +14,7 @@ once and no rate limits, the groups as separate processes as a deployment runs t
 4. ``max_rss_mb`` per group: the largest peak resident set (``VmHWM``) of its processes.
 
     python benchmarks/overhead.py [--quick] [--domains 1000] [--processes 2] [--intelligence]
+                                  [--profile DIR]
 
 ``--intelligence`` also runs reality-validation, embedding, scoring, visibility and sources.
 The last line printed is one JSON object with every figure."""
@@ -24,10 +25,13 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -154,6 +158,32 @@ async def _hops(dsn: str, run_id: uuid.UUID, sent: dict[str, float]) -> dict[str
     }
 
 
+def _profile(bench: Bench, folder: Path) -> list[subprocess.Popen[bytes]]:
+    """One py-spy sampler per project process, writing folded stacks (``--format raw``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen(["py-spy", "record", "--format", "raw", "--rate", "200",
+                              "--pid", str(proc.pid), "--output",
+                              str(folder / f"{group}-{proc.pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for group, procs in bench.processes.items() for proc in procs]
+
+
+def _print_hottest(folder: Path, top: int = 12) -> None:
+    """Per group, the functions most often on top of the stack (self time), as shares."""
+    by_group: dict[str, Counter[str]] = {}
+    for path in sorted(folder.glob("*.txt")):
+        counts = by_group.setdefault(path.stem.rsplit("-", 1)[0], Counter())
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if stack and count.isdigit():
+                counts[stack.split(";")[-1]] += int(count)
+    for group, counts in by_group.items():
+        total = sum(counts.values()) or 1
+        log(f"{group}: hottest of {total} samples (self time)")
+        for frame, samples in counts.most_common(top):
+            log(f"  {samples / total:6.1%}  {frame}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,6 +195,9 @@ def main() -> int:
     parser.add_argument("--half-load-s", type=float, default=None,
                         help="seconds of publishing at half the peak rate (20; quick 10)")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="sample every process of the peak run with py-spy (pip install "
+                             "py-spy) into DIR, and print each group's hottest functions")
     args = parser.parse_args()
     count = args.domains or (QUICK_DOMAINS if args.quick else DOMAINS)
     calls = count * len(PROVIDERS) * PROMPTS
@@ -198,6 +231,7 @@ def main() -> int:
         # -- peak --------------------------------------------------------------------------
         bench.sim("POST", "/_sim/reset")
         cpu_before = _project_cpu_s(bench)
+        profilers = _profile(bench, args.profile) if args.profile else []
         started = time.monotonic()
         run_id = bench.publish(domains(count, prefix="overhead"))
         samples: list[tuple[float, int]] = []
@@ -211,6 +245,11 @@ def main() -> int:
             time.sleep(POLL_S)
         seconds = time.monotonic() - started
         cpu_ms_per_call = (_project_cpu_s(bench) - cpu_before) * 1000 / max(done, 1)
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+            profiler.wait(timeout=60)
+        if args.profile:
+            _print_hottest(args.profile)
         calls_per_s = _steady_rate(samples, calls)
         log(f"peak: {done} of {calls} calls stored in {seconds:.1f} s; steady state "
             f"{calls_per_s:.0f} calls/s; {cpu_ms_per_call:.2f} ms CPU per call")
