@@ -161,7 +161,9 @@ async def _hops(dsn: str, run_id: uuid.UUID, sent: dict[str, float]) -> dict[str
 def _profile(bench: Bench, folder: Path) -> list[subprocess.Popen[bytes]]:
     """One py-spy sampler per project process, writing folded stacks (``--format raw``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen(["py-spy", "record", "--format", "raw", "--rate", "200",
+    beside = Path(sys.executable).with_name("py-spy")  # installed into the same environment
+    spy = str(beside) if beside.exists() else "py-spy"
+    return [subprocess.Popen([spy, "record", "--format", "raw", "--rate", "200",
                               "--pid", str(proc.pid), "--output",
                               str(folder / f"{group}-{proc.pid}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
