@@ -16,6 +16,7 @@ from streams.config import Settings
 from tests.support.faults import (
     answered,
     answered_calls,
+    claimed_calls,
     describe_calls,
     in_flight,
     payments_by_call,
@@ -77,7 +78,14 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(
             await wait_until(waiting_stored, timeout_s=120,
                              what="the answers waiting at the capture restart to be stored")
 
-            # Killed, provider-calls leaves its claimed calls unpaid or paid but unpublished.
+            # Killed, provider-calls leaves its claimed calls unpaid or paid but unpublished. It
+            # holds none between two batches (a loaded machine widens that gap), so the kill
+            # waits for calls it has taken: the fault must land with work in flight.
+            async def calls_taken() -> bool:
+                return await claimed_calls(dsn, run_id) >= 5
+
+            await wait_until(calls_taken, timeout_s=60, what="calls taken by provider-calls",
+                             every_s=0.02)
             groups.kill("provider-calls")
             stored_at_calls_kill = await answered(dsn, run_id)
             exposed = await in_flight(dsn, run_id)

@@ -80,6 +80,17 @@ async def in_flight(dsn: str, run_id: uuid.UUID) -> set[uuid.UUID]:
         await connection.close()
 
 
+async def claimed_calls(dsn: str, run_id: uuid.UUID) -> int:
+    """Calls of the run a provider-calls process has taken and not yet answered."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval(
+            """SELECT count(*) FROM calls
+               WHERE run_id = $1 AND status = 'pending' AND claimed_at IS NOT NULL""", run_id))
+    finally:
+        await connection.close()
+
+
 async def stored_calls(dsn: str, call_ids: set[uuid.UUID]) -> int:
     connection = await asyncpg.connect(dsn)
     try:
