@@ -172,6 +172,9 @@ async def test_each_answers_sources_are_the_truths(played: dict[str, Any]) -> No
         assert call["web_searches"] >= 1
         checked += 1
     assert checked >= 0.9 * len(calls)
+    print(f"sources as the truth drew them: {checked} of {len(calls)} retrieval answers checked "
+          f"(the others cut by the token limit), every source, status, domain, class and "
+          f"search matching")
 
 
 async def test_reextraction_reproduces_or_updates_without_a_provider_call(
@@ -214,6 +217,11 @@ async def test_reextraction_reproduces_or_updates_without_a_provider_call(
     assert len(updated) == sum(1 for r in first if r["cited"]) < len(first)
     assert all(r["cited"] for r in updated)
     assert simulator.state.stats(run=str(run_id), identities=False)["paid_calls"] == paid_before
+    print(f"re-extraction: {same.read} of {same.answers} answers read from kept bodies, "
+          f"{len(again)} source rows identical to version {EXTRACTOR_VERSION}'s, text and usage "
+          f"parsed again as stored in {same.text_reproduced}; a changed extractor stored "
+          f"{len(updated)} rows (cited only) of {len(first)}; provider payments before and "
+          f"after: {paid_before}")
     report = await sources_report(pool, run_id)
     whole = report.scope()
     assert whole is not None and whole.answers == same.answers
@@ -239,6 +247,9 @@ async def test_memory_vs_retrieval_intervals_cover_the_true_difference(
         covered += gap.low <= true_difference <= gap.high
     # 95 % intervals: 25 cells, at most a few misses (P(> 7 misses) < 0.001 at 93 % coverage).
     assert covered >= len(gaps) - 7, f"{covered} of {len(gaps)} intervals cover the truth"
+    print(f"memory vs retrieval visibility: the 95 % interval of the difference covers the true "
+          f"difference in {covered} of {len(gaps)} provider × brand cells; "
+          f"{sum(g.significant for g in gaps)} differences significant at α = 0.05")
 
 
 async def test_the_run_page_in_a_browser_shows_what_the_api_answers(
