@@ -265,7 +265,11 @@ def run_demo(*, limit: int | None, samples: int, timeout_s: float,
         for name, report_of_sources, gaps in asyncio.run(_sources_reports(projects, timeout_s)):
             console.print(f"[bold]project {name}[/], asked with web search:", highlight=False)
             names = next((p.names for p in project_reports if p.project == name), None)
-            render_sources(console, report_of_sources, gaps, names=names)
+            own = next((p.scope()[0].brand for p in project_reports
+                        if p.project == name and p.scope()), None)
+            # The project's own brand per provider; `sources report RUN` lists every brand.
+            render_sources(console, report_of_sources, gaps, names=names,
+                           brands={own} if own else None)
         html = stack.STACK_DIR / "reports" / f"{run_id}.html"
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(asyncio.run(_html_report(run_id)), encoding="utf-8")

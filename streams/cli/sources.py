@@ -28,8 +28,10 @@ def _interval(low: float | None, high: float | None) -> str:
 
 
 def render_sources(out: Console, report: SourcesReport, gaps: list[ModeGap], *,
-                   names: dict[str, str] | None = None, top: int = 5) -> None:
-    """The top cited domains with their class, and memory vs retrieval per provider."""
+                   names: dict[str, str] | None = None, top: int = 5,
+                   brands: set[str] | None = None) -> None:
+    """The top cited domains with their class, and memory vs retrieval per provider (of
+    ``brands`` only, when given)."""
     whole = report.scope()
     if whole is None:
         return
@@ -52,7 +54,8 @@ def render_sources(out: Console, report: SourcesReport, gaps: list[ModeGap], *,
             f"{escape(q)} ×{n}" for q, n in report.queries[:3]), highlight=False)
     for name, why in sorted(report.refused.items()):
         out.print(f"  not asked with search: {name} ({why})", highlight=False)
-    shown = [g for g in gaps if g.metric == "visibility"]
+    shown = [g for g in gaps if g.metric == "visibility"
+             and (brands is None or g.brand in brands)]
     if not shown:
         return
     out.print("  [bold]memory vs retrieval[/], visibility (retrieval − memory, p-value):",
