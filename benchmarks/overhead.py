@@ -1,13 +1,15 @@
 """Overhead benchmark: what the pipeline itself costs per call, with a provider that answers at
 once and no rate limits, the groups as separate processes as a deployment runs them.
 
-1. Start each group's processes and time them: ``start_s`` from process start to "consumer
-   groups running" (imports, connections, subscriptions), ``join_s`` on to the first partition
-   assignment (the broker's group join, stated apart).
+1. Start each group's processes and time them: ``start_s`` from process start to the last of
+   its subscribers consuming (imports, connections, subscriptions: FastStream's "waiting for
+   messages"), ``join_s`` on to the first partition assignment (the broker's group join, stated
+   apart: Kafka holds a new group's first join for ``group.initial.rebalance.delay.ms``).
 2. Peak: a census run published at once; ``calls_per_s`` is the stored-calls rate in its steady
    state (from 20 % to 80 % of the calls stored), ``cpu_ms_per_call`` the CPU (user + system,
    from ``/proc``) of the project's own processes — not the broker's, PostgreSQL's, Redis's or
-   the simulator's — per stored call over the whole run.
+   the simulator's — per stored call over the whole run; ``machine_cpu_ms_per_call`` the whole
+   machine's busy CPU per stored call (everything on it: what the infrastructure adds).
 3. Half load: domains published at half the peak rate; ``p99_hop_ms`` per hop, from the rows'
    timestamps: publish → planned (``run_domains.planned_at``), planned → answered
    (``calls.planned_at`` → ``responses.responded_at``), answered → stored (→ ``stored_at``).
@@ -71,6 +73,21 @@ def _first(path: Path, text: str) -> float | None:
     return None
 
 
+def _subscribed(path: Path) -> float | None:
+    """When the last of a process's subscribers started consuming (before its first
+    assignment)."""
+    if not path.exists():
+        return None
+    times: list[float | None] = []
+    for line in path.read_text(errors="replace").splitlines():
+        if "assigned to partitions" in line:
+            break
+        if "waiting for messages" in line:
+            times.append(_log_time(line))
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
 def _after(times: list[float | None], since: float) -> float | None:
     """Seconds from ``since`` until the last of ``times`` (None if one is missing)."""
     known = [t for t in times if t is not None]
@@ -81,6 +98,14 @@ def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and its waited-for children."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (every process: the simulator, PostgreSQL,
+    Redis and the broker too), from ``/proc/stat``."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / TICKS
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -223,7 +248,7 @@ def main() -> int:
         start_s: dict[str, float | None] = {}
         join_s: dict[str, float | None] = {}
         for group in groups:
-            running = [_first(path, "consumer groups running") for path in bench.logs[group]]
+            running = [_subscribed(path) for path in bench.logs[group]]
             assigned = [_first(path, "assigned to partitions") for path in bench.logs[group]]
             start_s[group] = _after(running, launched[group])
             up = _after(running, 0.0)
@@ -232,7 +257,7 @@ def main() -> int:
 
         # -- peak --------------------------------------------------------------------------
         bench.sim("POST", "/_sim/reset")
-        cpu_before = _project_cpu_s(bench)
+        cpu_before, machine_before = _project_cpu_s(bench), _machine_busy_s()
         profilers = _profile(bench, args.profile) if args.profile else []
         started = time.monotonic()
         run_id = bench.publish(domains(count, prefix="overhead"))
@@ -247,6 +272,7 @@ def main() -> int:
             time.sleep(POLL_S)
         seconds = time.monotonic() - started
         cpu_ms_per_call = (_project_cpu_s(bench) - cpu_before) * 1000 / max(done, 1)
+        machine_ms_per_call = (_machine_busy_s() - machine_before) * 1000 / max(done, 1)
         for profiler in profilers:
             profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
             profiler.wait(timeout=60)
@@ -254,7 +280,9 @@ def main() -> int:
             _print_hottest(args.profile)
         calls_per_s = _steady_rate(samples, calls)
         log(f"peak: {done} of {calls} calls stored in {seconds:.1f} s; steady state "
-            f"{calls_per_s:.0f} calls/s; {cpu_ms_per_call:.2f} ms CPU per call")
+            f"{calls_per_s:.0f} calls/s; {cpu_ms_per_call:.2f} ms CPU per call "
+            f"({machine_ms_per_call:.2f} ms on the whole machine, with the simulator, "
+            "PostgreSQL, Redis and the broker)")
 
         # -- half load ---------------------------------------------------------------------
         per_s = calls_per_s / 2 / (len(PROVIDERS) * PROMPTS)
@@ -274,6 +302,7 @@ def main() -> int:
     result = {
         "calls": calls, "stored": done, "seconds": round(seconds, 2),
         "calls_per_s": round(calls_per_s, 1), "cpu_ms_per_call": round(cpu_ms_per_call, 3),
+        "machine_cpu_ms_per_call": round(machine_ms_per_call, 3),
         "p99_hop_ms": {hop: None if v is None else round(v, 1) for hop, v in hops.items()},
         "half_load_calls_per_s": round(per_s * len(PROVIDERS) * PROMPTS, 1),
         "max_rss_mb": rss, "start_s": start_s, "join_s": join_s,
