@@ -44,6 +44,7 @@ if __package__ in (None, ""):
 from benchmarks.harness import Bench, bench_stack, domains, keys_env, limits_env, log
 from producers.domains import publish_run
 from streams.config import Settings
+from streams.devstack.processes import live_pid
 from streams.kafka.broker import create_broker
 from streams.providers.catalog import PROVIDERS
 
@@ -106,6 +107,26 @@ def _machine_busy_s() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return (sum(fields[:8]) - idle) / TICKS
+
+
+def _infra_cpu_s(bench: Bench) -> dict[str, float]:
+    """CPU seconds of each service of the stack: the broker, PostgreSQL (its server processes
+    with it), Redis and the simulator."""
+    used: dict[str, float] = {}
+    for name in ("broker", "postgres", "redis", "simulator"):
+        pid = live_pid(bench.folder / "stack", name)
+        pids = [] if pid is None else [pid] + [
+            int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+            if _parent(stat) == pid]
+        used[name] = sum(_cpu_s(each) for each in pids if Path(f"/proc/{each}").exists())
+    return used
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -258,6 +279,7 @@ def main() -> int:
         # -- peak --------------------------------------------------------------------------
         bench.sim("POST", "/_sim/reset")
         cpu_before, machine_before = _project_cpu_s(bench), _machine_busy_s()
+        infra_before = _infra_cpu_s(bench)
         profilers = _profile(bench, args.profile) if args.profile else []
         started = time.monotonic()
         run_id = bench.publish(domains(count, prefix="overhead"))
@@ -273,6 +295,8 @@ def main() -> int:
         seconds = time.monotonic() - started
         cpu_ms_per_call = (_project_cpu_s(bench) - cpu_before) * 1000 / max(done, 1)
         machine_ms_per_call = (_machine_busy_s() - machine_before) * 1000 / max(done, 1)
+        infra_ms_per_call = {name: round((used - infra_before[name]) * 1000 / max(done, 1), 3)
+                             for name, used in _infra_cpu_s(bench).items()}
         for profiler in profilers:
             profiler.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
             profiler.wait(timeout=60)
@@ -282,7 +306,7 @@ def main() -> int:
         log(f"peak: {done} of {calls} calls stored in {seconds:.1f} s; steady state "
             f"{calls_per_s:.0f} calls/s; {cpu_ms_per_call:.2f} ms CPU per call "
             f"({machine_ms_per_call:.2f} ms on the whole machine, with the simulator, "
-            "PostgreSQL, Redis and the broker)")
+            f"PostgreSQL, Redis and the broker: {infra_ms_per_call})")
 
         # -- half load ---------------------------------------------------------------------
         per_s = calls_per_s / 2 / (len(PROVIDERS) * PROMPTS)
@@ -303,6 +327,7 @@ def main() -> int:
         "calls": calls, "stored": done, "seconds": round(seconds, 2),
         "calls_per_s": round(calls_per_s, 1), "cpu_ms_per_call": round(cpu_ms_per_call, 3),
         "machine_cpu_ms_per_call": round(machine_ms_per_call, 3),
+        "infra_cpu_ms_per_call": infra_ms_per_call,
         "p99_hop_ms": {hop: None if v is None else round(v, 1) for hop, v in hops.items()},
         "half_load_calls_per_s": round(per_s * len(PROVIDERS) * PROMPTS, 1),
         "max_rss_mb": rss, "start_s": start_s, "join_s": join_s,

@@ -7,6 +7,8 @@ import asyncio
 import uuid
 from typing import Any
 
+from aiodataloader import DataLoader
+
 from contracts import PROVIDER_CALLS, RESPONSES_RAW, ProviderCallRequested, RawResponse
 from streams.calls.caller import ProviderCaller, Unsent
 from streams.calls.cost_cap import RunBudget
@@ -14,14 +16,8 @@ from streams.kafka.dead_letters import DeadLetters
 from streams.kafka.records import Envelope
 from streams.limiter import create_limiter
 from streams.ops.redrive import REDRIVE_HEADER
-from streams.runs.store import (
-    claim_call,
-    hold_claim,
-    keep_claimed,
-    mark_answered,
-    mark_dead_lettered,
-    schedule_retry,
-)
+from streams.runs.claims import Claims, reopen_dead_lettered
+from streams.runs.store import mark_answered, mark_dead_lettered, schedule_retry
 from streams.runtime.consume import Batch, Confirmations, consume_batches
 from streams.runtime.durable import until_stored
 from streams.runtime.resources import Resources
@@ -37,8 +33,15 @@ def register(resources: Resources) -> None:
                             create_limiter(settings, resources.redis))
     budget = RunBudget(resources.redis, pool, max_wait_s=settings.limiter.max_wait_s)
 
+    async def mark(answers: list[RawResponse]) -> list[None]:
+        return await mark_answered(pool, answers, max_body_bytes=settings.bodies.max_bytes)
+
+    # Answers that arrive together are marked in one statement.
+    answered = DataLoader[RawResponse, None](
+        mark, cache=False, get_cache_key=lambda answer: answer.call_id, max_batch_size=500)
+
     async def within_budget(
-        request: ProviderCallRequested, attempts_before: int, token: uuid.UUID
+        request: ProviderCallRequested, attempts_before: int, claims: Claims
     ) -> RawResponse | Unsent:
         """The call, if its run's cost cap leaves room for the most it can cost."""
         admission = await budget.admit(request.run_id, caller.max_cost_usd(request))
@@ -48,7 +51,7 @@ def register(resources: Resources) -> None:
         try:
             outcome = await caller.call(
                 request, attempts_before=attempts_before,
-                still_ours=lambda: hold_claim(pool, request.call_id, token))
+                still_ours=lambda: claims.still_ours(request.call_id))
         except BaseException:
             # Nothing was spent: hand the reservation back before the batch is redelivered.
             await budget.settle(admission, 0.0)
@@ -57,29 +60,23 @@ def register(resources: Resources) -> None:
                             else 0.0)
         return outcome
 
-    async def call(envelope: Envelope[ProviderCallRequested]) -> asyncio.Future[Any] | None:
+    async def call(envelope: Envelope[ProviderCallRequested],
+                   claims: Claims) -> asyncio.Future[Any] | None:
         request = envelope.value
         with record_span("provider-calls call", envelope.headers, domain=request.domain,
                          provider=request.provider):
-            # This claim's own token: renewals and the check before paying are for it alone.
-            token = uuid.uuid4()
-            attempts_before = await until_stored(
-                lambda: claim_call(pool, request.call_id, token, lease_s=settings.call_lease_s,
-                                   redriven=REDRIVE_HEADER in envelope.headers),
-                what="provider-calls claim",
-            )
+            attempts_before = claims.attempts.get(request.call_id)
             if attempts_before is None:
-                return None
-            async with keep_claimed(pool, request.call_id, token,
-                                    lease_s=settings.call_lease_s):
-                outcome = await within_budget(request, attempts_before, token)
+                return None  # another process holds it, or it is settled
+            try:
+                outcome = await within_budget(request, attempts_before, claims)
+            finally:
+                claims.release(request.call_id)
             if isinstance(outcome, Unsent) and outcome.status == "abandoned":
                 return None
             if isinstance(outcome, RawResponse):
                 answer = outcome
-                await until_stored(lambda: mark_answered(
-                    pool, request.call_id, answer, max_body_bytes=settings.bodies.max_bytes),
-                    what="provider-calls answered")
+                await until_stored(lambda: answered.load(answer), what="provider-calls answered")
                 future: asyncio.Future[Any] = await broker.publish(
                     answer, RESPONSES_RAW.name, key=envelope.key,
                     correlation_id=str(request.call_id), no_confirm=True,
@@ -102,5 +99,17 @@ def register(resources: Resources) -> None:
 
     @consume_batches(resources, group=GROUP, topics=(PROVIDER_CALLS,), dead_letters=dead_letters)
     async def provider_calls(batch: Batch) -> Confirmations:
-        published = await asyncio.gather(*(call(e) for e in batch.of(ProviderCallRequested)))
+        # A request delivered twice in one batch is made once.
+        envelopes: dict[uuid.UUID, Envelope[ProviderCallRequested]] = {}
+        for envelope in batch.of(ProviderCallRequested):
+            envelopes.setdefault(envelope.value.call_id, envelope)
+        await until_stored(lambda: reopen_dead_lettered(
+            pool, [call_id for call_id, e in envelopes.items() if REDRIVE_HEADER in e.headers]),
+            what="provider-calls redrive")
+        # One token for the batch's claims: renewals and the check before paying are for them.
+        claims = await until_stored(lambda: Claims.take(
+            pool, list(envelopes), uuid.uuid4(), lease_s=settings.call_lease_s),
+            what="provider-calls claim")
+        async with claims.kept():
+            published = await asyncio.gather(*(call(e, claims) for e in envelopes.values()))
         return [future for future in published if future is not None]

@@ -5,14 +5,11 @@ message changes nothing; counters move only in the transaction whose insert actu
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -204,64 +201,35 @@ async def end_runs_missing_domains(pool: asyncpg.Pool, *, grace_s: float) -> int
     return len(rows)
 
 
-async def claim_call(
-    pool: asyncpg.Pool, call_id: UUID, token: UUID, *, lease_s: float, redriven: bool = False
-) -> int | None:
-    """Take a pending call for this process under ``token``, unless another took it within the
-    lease: this is what keeps a duplicated call request from paying a provider twice. Returns the
-    attempts already made, or None when the call is not this process's to make.
-
-    A redriven request may also take a dead-lettered call: with a fresh retry budget, and its
-    run back to running until the call is answered."""
-    if redriven:
-        async with pool.acquire() as connection, connection.transaction():
-            run_id = await connection.fetchval(
-                """UPDATE calls SET status = 'pending', attempts = 0, claimed_at = NULL
-                   WHERE call_id = $1 AND status = 'dead_letter' RETURNING run_id""", call_id)
-            if run_id is not None:
-                await connection.execute(
-                    """UPDATE runs SET dead_lettered_calls = dead_lettered_calls - 1,
-                                       status = 'running', finished_at = NULL, stop_reason = NULL
-                       WHERE run_id = $1""", run_id)
-    attempts = await pool.fetchval(
-        """UPDATE calls SET claims = claims + 1, claimed_at = now(), claim_token = $3
-           WHERE call_id = $1 AND status = 'pending'
-             AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => $2))
-           RETURNING attempts""",
-        call_id, lease_s, token,
-    )
-    return None if attempts is None else int(attempts)
-
-
-async def hold_claim(pool: asyncpg.Pool, call_id: UUID, token: UUID) -> bool:
-    """Renew the claim ``token`` holds; False when it is no longer ours (it lapsed and another
-    took the call, or the call is settled)."""
-    held = await pool.fetchval(
-        """UPDATE calls SET claimed_at = now()
-           WHERE call_id = $1 AND status = 'pending' AND claim_token = $2 RETURNING true""",
-        call_id, token)
-    return bool(held)
-
-
-async def mark_answered(pool: asyncpg.Pool, call_id: UUID, answer: RawResponse, *,
-                        max_body_bytes: int | None = None) -> None:
-    """The answer is about to be published: no claim may take (and pay for) the call again
-    while capture has not stored it, and the answer itself is kept with the call, so that one
-    lost on the way is published again by the reconciler, not paid for again. The provider's
-    body is kept in the same transaction (compressed; not when larger than ``max_body_bytes``)."""
-    body = answer.raw_body
-    if body is not None and max_body_bytes is not None and len(body) > max_body_bytes:
-        body = None
-    # One statement: the body is kept exactly when the call is marked.
+async def mark_answered(pool: asyncpg.Pool, answers: Sequence[RawResponse], *,
+                        max_body_bytes: int | None = None) -> list[None]:
+    """The answers are about to be published: no claim may take (and pay for) their calls again
+    while capture has not stored them, and each answer is kept with its call, so that one lost
+    on the way is published again by the reconciler, not paid for again. The provider's bodies
+    are kept in the same statement (compressed; not when larger than ``max_body_bytes``). One
+    statement for the lot: calls answered together are marked together."""
+    bodies = [None if answer.raw_body is None or (
+        max_body_bytes is not None and len(answer.raw_body) > max_body_bytes)
+        else answer.raw_body for answer in answers]
     await pool.execute(
-        """WITH marked AS (
-               UPDATE calls SET status = 'answered', claimed_at = now(), answer = $2::jsonb
-               WHERE call_id = $1 AND status = 'pending' RETURNING call_id, run_id)
+        """WITH given AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::int[])
+                   AS g(call_id, answer, api, body, raw_bytes)),
+           marked AS (
+               UPDATE calls c SET status = 'answered', claimed_at = now(),
+                                  answer = g.answer::jsonb
+               FROM given g WHERE c.call_id = g.call_id AND c.status = 'pending'
+               RETURNING c.call_id, c.run_id)
            INSERT INTO response_bodies (call_id, run_id, api, body, raw_bytes)
-           SELECT call_id, run_id, $3, $4, $5 FROM marked WHERE $4::bytea IS NOT NULL
+           SELECT m.call_id, m.run_id, g.api, g.body, g.raw_bytes
+           FROM marked m JOIN given g USING (call_id) WHERE g.body IS NOT NULL
            ON CONFLICT (call_id) DO NOTHING""",
-        call_id, answer.model_dump_json(), answer.body_api or "",
-        None if body is None else zlib.compress(body, 6), 0 if body is None else len(body))
+        [answer.call_id for answer in answers],
+        [answer.model_dump_json() for answer in answers],
+        [answer.body_api or "" for answer in answers],
+        [None if body is None else zlib.compress(body, 6) for body in bodies],
+        [0 if body is None else len(body) for body in bodies])
+    return [None] * len(answers)
 
 
 async def schedule_retry(
@@ -293,33 +261,6 @@ async def mark_dead_lettered(
                 "UPDATE runs SET dead_lettered_calls = dead_lettered_calls + 1 WHERE run_id = $1",
                 run_id)
             await connection.execute(_FINISH_RUNS, [run_id], coverage_target)
-
-
-@asynccontextmanager
-async def keep_claimed(pool: asyncpg.Pool, call_id: UUID, token: UUID, *,
-                       lease_s: float) -> AsyncIterator[None]:
-    """Renew the claim while the call is under way: a wait for the provider's rate limit can
-    outlast the lease, and no other process (nor the reconciler) may take the call meanwhile.
-    A renewal that fails is tried again at the next beat; the caller confirms the claim with
-    ``hold_claim`` right before it pays, so a lapse costs a delay, never a second payment."""
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(lease_s / 3)
-            try:
-                if not await hold_claim(pool, call_id, token):
-                    return
-            except Exception as exc:
-                logger.warning("claim of call %s not renewed (%s: %s)", call_id,
-                               type(exc).__name__, exc)
-
-    task = asyncio.create_task(renew())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def record_responses(
