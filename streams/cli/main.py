@@ -75,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.groups == ["scheduler"]:
         # A producer, not a consumer group: it publishes each schedule's due slots.
         return run_scheduler()
+    import uvloop
+
     from consumers import select_groups
     from streams.runtime.runner import run_groups
     from streams.runtime.tracing import configure_tracing
@@ -89,7 +91,9 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         await run_groups(groups, get_settings(), stop)
 
-    asyncio.run(main())
+    # uvloop: the consumer groups' event loops spend much of their time in the loop itself.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
     return 0
 
 
