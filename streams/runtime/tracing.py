@@ -12,6 +12,7 @@ from opentelemetry.propagate import extract
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import Span, SpanKind
 
 TRACER_NAME = "domain_runner"
@@ -19,13 +20,18 @@ TRACER_NAME = "domain_runner"
 
 def configure_tracing(service_name: str) -> TracerProvider:
     """Install the global tracer provider; spans go to OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT``
-    is set (Jaeger in the compose stack) and nowhere otherwise."""
+    is set (Jaeger in the compose stack), sampled as ``OTEL_TRACES_SAMPLER`` says (every trace by
+    default). Without a collector no span is recorded (there is nowhere to send it), but trace
+    ids are still made, propagated from hop to hop and stored with each answer."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
     name = os.environ.get("OTEL_SERVICE_NAME", service_name)
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    exporting = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": name}),
+        sampler=None if exporting or os.environ.get("OTEL_TRACES_SAMPLER") else ALWAYS_OFF)
+    if exporting:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

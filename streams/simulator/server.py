@@ -312,4 +312,7 @@ async def _serve_forever(config: SimulatorConfig) -> None:
 
 def serve(config: SimulatorConfig | None = None) -> None:
     """Run the simulator until SIGINT/SIGTERM (for ``domain-runner sim``)."""
-    asyncio.run(_serve_forever(config or SimulatorConfig()))
+    import uvloop  # here: the simulator's other users (tests) bring their own loop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve_forever(config or SimulatorConfig()))
