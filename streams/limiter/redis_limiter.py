@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from aiodataloader import DataLoader
 from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -121,6 +122,26 @@ class RedisLimiter:
         # Per key fingerprint: the latest slot (``clock`` time) this process reserved, shared or
         # local. A switch of limiter starts the new buckets empty there.
         self._horizon: dict[str, float] = {}
+        self._batched: DataLoader[tuple[list[str], list[Any]], Any] | None = None
+
+    async def _eval(self, keys: list[str], args: list[Any]) -> Any:
+        """Run the script. Runs asked for in the same event-loop tick (a batch's reservations,
+        answers settled together) share one round trip: a pipeline, in which each run is still
+        atomic and runs in order."""
+        loop = asyncio.get_running_loop()
+        if self._batched is None or self._batched.loop is not loop:
+            self._batched = DataLoader(self._eval_many, cache=False, get_cache_key=id,
+                                       max_batch_size=256, loop=loop)
+        return await self._batched.load((keys, args))
+
+    async def _eval_many(self, runs: list[tuple[list[str], list[Any]]]) -> list[Any]:
+        if len(runs) == 1:
+            keys, args = runs[0]
+            return [await self._script(keys=keys, args=args)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for keys, args in runs:
+                await self._script(keys=keys, args=args, client=pipe)
+            return list(await pipe.execute(raise_on_error=False))
 
     # -- reserve ------------------------------------------------------------------------------
 
@@ -163,7 +184,7 @@ class RedisLimiter:
             args += [limits.rpm, limits.tpm, limits.burst, limits.token_burst,
                      1 if key.fingerprint in self._revoked else 0,
                      _micros(self._ahead_s(key)) if resume else 0]
-        reply = await self._script(keys=[key_hash(key) for key, _ in entries], args=args)
+        reply = await self._eval([key_hash(key) for key, _ in entries], args)
         self._resume.discard(provider)
         self._leave_fallback()
         index = int(reply[0])
@@ -202,8 +223,8 @@ class RedisLimiter:
                 self._unpublished[key] = reason
         else:
             try:
-                reply = await self._script(keys=[key_hash(key)],
-                                           args=self._settle_args(reservation, settlement))
+                reply = await self._eval([key_hash(key)],
+                                         self._settle_args(reservation, settlement))
                 newly = int(reply[0]) == 1
             except UNAVAILABLE as exc:
                 self._enter_fallback(exc)
