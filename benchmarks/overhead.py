@@ -136,9 +136,9 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _project_cpu_s(bench: Bench) -> float:
-    return sum(_cpu_s(p.pid) for procs in bench.processes.values() for p in procs
-               if p.poll() is None)
+def _group_cpu_s(bench: Bench) -> dict[str, float]:
+    return {group: sum(_cpu_s(p.pid) for p in procs if p.poll() is None)
+            for group, procs in bench.processes.items()}
 
 
 def _stored(bench: Bench, run_id: uuid.UUID) -> tuple[int, int, str]:
@@ -278,7 +278,7 @@ def main() -> int:
 
         # -- peak --------------------------------------------------------------------------
         bench.sim("POST", "/_sim/reset")
-        cpu_before, machine_before = _project_cpu_s(bench), _machine_busy_s()
+        cpu_before, machine_before = _group_cpu_s(bench), _machine_busy_s()
         infra_before = _infra_cpu_s(bench)
         profilers = _profile(bench, args.profile) if args.profile else []
         started = time.monotonic()
@@ -293,7 +293,9 @@ def main() -> int:
                 raise TimeoutError(f"peak run not finished after 600 s ({done} stored)")
             time.sleep(POLL_S)
         seconds = time.monotonic() - started
-        cpu_ms_per_call = (_project_cpu_s(bench) - cpu_before) * 1000 / max(done, 1)
+        group_ms_per_call = {group: round((used - cpu_before[group]) * 1000 / max(done, 1), 3)
+                             for group, used in _group_cpu_s(bench).items()}
+        cpu_ms_per_call = sum(group_ms_per_call.values())
         machine_ms_per_call = (_machine_busy_s() - machine_before) * 1000 / max(done, 1)
         infra_ms_per_call = {name: round((used - infra_before[name]) * 1000 / max(done, 1), 3)
                              for name, used in _infra_cpu_s(bench).items()}
@@ -306,7 +308,8 @@ def main() -> int:
         log(f"peak: {done} of {calls} calls stored in {seconds:.1f} s; steady state "
             f"{calls_per_s:.0f} calls/s; {cpu_ms_per_call:.2f} ms CPU per call "
             f"({machine_ms_per_call:.2f} ms on the whole machine, with the simulator, "
-            f"PostgreSQL, Redis and the broker: {infra_ms_per_call})")
+            f"PostgreSQL, Redis and the broker: {infra_ms_per_call}); per group "
+            f"{group_ms_per_call}")
 
         # -- half load ---------------------------------------------------------------------
         per_s = calls_per_s / 2 / (len(PROVIDERS) * PROMPTS)
@@ -326,6 +329,7 @@ def main() -> int:
     result = {
         "calls": calls, "stored": done, "seconds": round(seconds, 2),
         "calls_per_s": round(calls_per_s, 1), "cpu_ms_per_call": round(cpu_ms_per_call, 3),
+        "group_cpu_ms_per_call": group_ms_per_call,
         "machine_cpu_ms_per_call": round(machine_ms_per_call, 3),
         "infra_cpu_ms_per_call": infra_ms_per_call,
         "p99_hop_ms": {hop: None if v is None else round(v, 1) for hop, v in hops.items()},

@@ -3,6 +3,7 @@ pipeline every wire format runs through: send, classify errors, parse the body."
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -159,7 +160,7 @@ class HTTPProviderAdapter(ABC):
             raise ValueError(f"key {key.fingerprint} does not belong to provider {self._name!r}")
         try:
             response = await client.post(
-                self._url(request),
+                _parsed_url(self._url(request)),
                 headers={**self._headers(key.secret.get_secret_value()),
                          SAMPLE_HEADER: str(request.sample), RUN_HEADER: request.run_id},
                 json=self.request_body(request),
@@ -254,3 +255,7 @@ def error_code(payload: Any) -> str | None:
             if isinstance(value, str) and value:
                 return value
     return None
+
+
+# A provider's endpoints are few: each is parsed once, not on every call.
+_parsed_url = functools.lru_cache(maxsize=1024)(httpx.URL)
