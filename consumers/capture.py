@@ -55,8 +55,7 @@ def register(resources: Resources) -> None:
                 pending = await until_stored(lambda: record_plan(pool, request, calls),
                                              what="capture plan")
             return [
-                # Keyed by the normalised domain, whatever key the request came with.
-                await broker.publish(call, PROVIDER_CALLS.name, key=request.domain.encode(),
+                await broker.publish(call, PROVIDER_CALLS.name, key=str(call.call_id).encode(),
                                      correlation_id=str(call.call_id), no_confirm=True)
                 for call in pending
             ]

@@ -33,7 +33,10 @@ class Topic:
 
 
 DOMAINS_REQUESTED = Topic(name="domains.requested", partitions=6, model=DomainRequested)
-PROVIDER_CALLS = Topic(name="provider.calls", partitions=12, model=ProviderCallRequested)
+# A domain's calls are independent of one another: keyed by call, they spread over every
+# provider-calls process instead of queueing behind each other in one.
+PROVIDER_CALLS = Topic(name="provider.calls", partitions=12, model=ProviderCallRequested,
+                       key="call id")
 RESPONSES_RAW = Topic(name="responses.raw", partitions=12, model=RawResponse)
 RESPONSES_VALIDATED = Topic(name="responses.validated", partitions=12, model=ResponseValidated)
 RESPONSES_EMBEDDED = Topic(name="responses.embedded", partitions=12, model=ResponseEmbedded)

@@ -137,7 +137,7 @@ async def republish_due_calls(
         ))
     for row in rows:
         pending.append(await broker.publish(
-            row["request"].encode(), PROVIDER_CALLS.name, key=row["domain"].encode(),
+            row["request"].encode(), PROVIDER_CALLS.name, key=str(row["call_id"]).encode(),
             headers={RECONCILED_HEADER: str(row["attempts"]), "content-type": "application/json"},
             correlation_id=str(row["call_id"]), no_confirm=True,
         ))
