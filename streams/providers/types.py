@@ -4,6 +4,7 @@ the catalog, so every other module of the package (and the limiter, the config) 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ class ProviderKey:
     rpm: int | None = None
     tpm: int | None = None
 
-    @property
+    @functools.cached_property  # asked several times per call: hashed once per key
     def fingerprint(self) -> str:
         digest = hashlib.sha256(self.secret.get_secret_value().encode()).hexdigest()[:8]
         return f"{self.provider}#{self.index}:{digest}"
