@@ -43,6 +43,11 @@ class Batch:
         return cast(list[Envelope[M]], self.valid.get(model, []))
 
 
+async def _undecoded(message: KafkaMessage) -> None:
+    """FastStream's own decoding of the bodies (JSON) would be thrown away: the handler decodes
+    each record with its topic's contract."""
+
+
 def consume_batches(resources: Resources, *, group: str, topics: tuple[Topic, ...],
                     dead_letters: DeadLetters) -> Callable[[Effect], Effect]:
     """Subscribe the decorated effect to ``topics`` in consumer group ``group``."""
@@ -50,7 +55,9 @@ def consume_batches(resources: Resources, *, group: str, topics: tuple[Topic, ..
     commit_timeout_s = resources.settings.kafka.commit_timeout_s
 
     def subscribe(effect: Effect) -> Effect:
-        async def handler(body: list[Any], message: KafkaMessage) -> None:
+        async def handler(body: None) -> None:
+            # The records themselves: each is decoded below with its topic's contract.
+            message: KafkaMessage = resources.broker.context.get_local("message")
             records = message.raw_message
             valid: dict[type[Message], list[Envelope[Any]]] = {}
             invalid = []
@@ -73,7 +80,7 @@ def consume_batches(resources: Resources, *, group: str, topics: tuple[Topic, ..
 
         # FastStream names the subscriber (logs, AsyncAPI) after its function.
         handler.__name__ = handler.__qualname__ = effect.__name__
-        resources.broker.subscriber(*(topic.name for topic in topics),
+        resources.broker.subscriber(*(topic.name for topic in topics), decoder=_undecoded,
                                     **batch_subscriber_options(resources.settings, group=group)
                                     )(handler)
         return effect
