@@ -74,12 +74,17 @@ def register(resources: Resources) -> None:
             for e in envelopes if e.value.call_id in unknown_ids
         ]
 
-    @consume_batches(resources, group=GROUP, topics=(DOMAINS_REQUESTED, RESPONSES_RAW),
+    # Planning and persisting are two subscribers of the group, each with its own consumer: a
+    # large run's planning never holds up the answers of the runs already under way.
+    @consume_batches(resources, group=GROUP, topics=(DOMAINS_REQUESTED,),
                      dead_letters=dead_letters)
-    async def capture(batch: Batch) -> Confirmations:
+    async def capture_plans(batch: Batch) -> Confirmations:
         confirmations: Confirmations = []
         for envelope in batch.of(DomainRequested):
             confirmations += await plan(envelope)
-        if responses := batch.of(RawResponse):
-            confirmations += await persist(responses)
         return confirmations
+
+    @consume_batches(resources, group=GROUP, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
+    async def capture_answers(batch: Batch) -> Confirmations:
+        responses = batch.of(RawResponse)
+        return await persist(responses) if responses else []
