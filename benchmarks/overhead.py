@@ -242,6 +242,8 @@ def main() -> int:
                         help="also run the intelligence groups")
     parser.add_argument("--half-load-s", type=float, default=None,
                         help="seconds of publishing at half the peak rate (20; quick 10)")
+    parser.add_argument("--hop-load", type=float, default=None, metavar="CALLS_PER_S",
+                        help="measure the hops at this rate instead of half the peak")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="sample every process of the peak run with py-spy (pip install "
@@ -312,7 +314,7 @@ def main() -> int:
             f"{group_ms_per_call}")
 
         # -- half load ---------------------------------------------------------------------
-        per_s = calls_per_s / 2 / (len(PROVIDERS) * PROMPTS)
+        per_s = (args.hop_load or calls_per_s / 2) / (len(PROVIDERS) * PROMPTS)
         half = domains(max(1, round(per_s * half_load_s)), prefix=f"half-{uuid.uuid4().hex[:6]}")
         half_run = uuid.uuid4()
         sent = asyncio.run(_publish_paced(half, half_run, per_s))
