@@ -17,6 +17,11 @@ from streams.runtime.resources import Resources
 from streams.runtime.tracing import batch_spans, record_span
 
 GROUP = "capture"
+# Planning is a consumer group of its own in the same process: a large run's planning never holds
+# up the answers of the runs already under way. (Two subscribers of one group in one process can
+# deadlock their start: the second's join waits for the first to rejoin, which it does only once
+# it consumes.)
+PLANNING_GROUP = "capture-planning"
 logger = logging.getLogger(__name__)
 
 
@@ -34,6 +39,7 @@ async def reconcile(resources: Resources) -> None:
 def register(resources: Resources) -> None:
     broker, settings, pool = resources.broker, resources.settings, resources.pool
     dead_letters = DeadLetters(broker, group=GROUP)
+    planning_dead_letters = DeadLetters(broker, group=PLANNING_GROUP)
     providers = settings.provider_configs
 
     async def plan(envelope: Envelope[DomainRequested]) -> Confirmations:
@@ -42,12 +48,12 @@ def register(resources: Resources) -> None:
             try:
                 calls = plan_calls(request, providers)
             except PlanningError as exc:
-                return [await dead_letters.send(envelope.record, stage="plan", error=exc)]
+                return [await planning_dead_letters.send(envelope.record, stage="plan", error=exc)]
             if request.rounds:
                 more = await until_stored(lambda: record_round(pool, request, calls),
                                           what="capture round")
                 if more is None:
-                    return [await dead_letters.send(envelope.record, stage="plan", error=(
+                    return [await planning_dead_letters.send(envelope.record, stage="plan", error=(
                         PlanningError(f"more rounds for run {request.run_id}, which has no "
                                       f"{request.domain} planned")))]
                 pending = more
@@ -74,10 +80,8 @@ def register(resources: Resources) -> None:
             for e in envelopes if e.value.call_id in unknown_ids
         ]
 
-    # Planning and persisting are two subscribers of the group, each with its own consumer: a
-    # large run's planning never holds up the answers of the runs already under way.
-    @consume_batches(resources, group=GROUP, topics=(DOMAINS_REQUESTED,),
-                     dead_letters=dead_letters)
+    @consume_batches(resources, group=PLANNING_GROUP, topics=(DOMAINS_REQUESTED,),
+                     dead_letters=planning_dead_letters)
     async def capture_plans(batch: Batch) -> Confirmations:
         confirmations: Confirmations = []
         for envelope in batch.of(DomainRequested):

@@ -100,7 +100,8 @@ async def test_fifty_domains_once_each_and_again_without_new_calls(
         # re-publish, a wrongly planned call would already be on provider.calls: no sleep.
         requests_before = await call_requests(settings, run_id)
         metadata = await publish(settings, entries, run_id)
-        await wait_committed(settings.kafka.bootstrap, "capture", metadata, timeout_s=60)
+        await wait_committed(settings.kafka.bootstrap, "capture-planning", metadata,
+                             timeout_s=60)
         assert await call_requests(settings, run_id) == requests_before
         after_second = await sim_stats(simulator)
         assert after_second["paid_calls"] == after_first["paid_calls"]

@@ -70,8 +70,9 @@ async def test_poison_on_every_input_topic(migrated: Settings, simulator: Any) -
         assert letter.record.value == POISONS[kind], "dead letters carry the value unchanged"
         assert letter.headers["dlt-original-topic"] == topic
         assert int(letter.headers["dlt-original-offset"]) >= 0
-        assert letter.headers["dlt-consumer-group"] == (
-            "provider-calls" if topic == PROVIDER_CALLS.name else "capture")
+        assert letter.headers["dlt-consumer-group"] == {
+            PROVIDER_CALLS.name: "provider-calls", DOMAINS_REQUESTED.name: "capture-planning",
+        }.get(topic, "capture")
         assert letter.headers["dlt-exception-type"] == "UndecodableRecord"
         assert EXPECTED_REASON[kind] in letter.headers["dlt-exception-message"]
         assert letter.headers["dlt-stage"] == "decode"
