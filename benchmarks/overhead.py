@@ -6,17 +6,20 @@ once and no rate limits, the groups as separate processes as a deployment runs t
    messages"), ``join_s`` on to the first partition assignment (the broker's group join, stated
    apart: Kafka holds a new group's first join for ``group.initial.rebalance.delay.ms``).
 2. Peak: a census run published at once; ``calls_per_s`` is the stored-calls rate in its steady
-   state (from 20 % to 80 % of the calls stored), ``cpu_ms_per_call`` the CPU (user + system,
+   state (from 20 % to 80 % of the calls stored; ``run_calls_per_s`` over the whole run, from
+   publishing to the last call stored), ``cpu_ms_per_call`` the CPU (user + system,
    from ``/proc``) of the project's own processes — not the broker's, PostgreSQL's, Redis's or
    the simulator's — per stored call over the whole run; ``machine_cpu_ms_per_call`` the whole
-   machine's busy CPU per stored call (everything on it: what the infrastructure adds).
-3. Half load: domains published at half the peak rate; ``p99_hop_ms`` per hop, from the rows'
+   machine's busy CPU per stored call (everything on it: what the infrastructure adds), and
+   ``infra_cpu_ms_per_call`` per service, ``group_cpu_ms_per_call`` per group.
+3. Half load: domains published at half the peak rate (``--hop-load`` another rate);
+   ``p99_hop_ms`` per hop, from the rows'
    timestamps: publish → planned (``run_domains.planned_at``), planned → answered
    (``calls.planned_at`` → ``responses.responded_at``), answered → stored (→ ``stored_at``).
 4. ``max_rss_mb`` per group: the largest peak resident set (``VmHWM``) of its processes.
 
     python benchmarks/overhead.py [--quick] [--domains 1000] [--processes 2] [--intelligence]
-                                  [--profile DIR]
+                                  [--profile DIR] [--hop-load CALLS_PER_S]
 
 ``--intelligence`` also runs reality-validation, embedding, scoring, visibility and sources.
 The last line printed is one JSON object with every figure."""
@@ -330,7 +333,8 @@ def main() -> int:
 
     result = {
         "calls": calls, "stored": done, "seconds": round(seconds, 2),
-        "calls_per_s": round(calls_per_s, 1), "cpu_ms_per_call": round(cpu_ms_per_call, 3),
+        "calls_per_s": round(calls_per_s, 1), "run_calls_per_s": round(done / seconds, 1),
+        "cpu_ms_per_call": round(cpu_ms_per_call, 3),
         "group_cpu_ms_per_call": group_ms_per_call,
         "machine_cpu_ms_per_call": round(machine_ms_per_call, 3),
         "infra_cpu_ms_per_call": infra_ms_per_call,

@@ -80,6 +80,13 @@ def register(resources: Resources) -> None:
             for e in envelopes if e.value.call_id in unknown_ids
         ]
 
+    # Registered first: FastStream starts subscribers one after another, each through its
+    # group's join, and answers must be stored from the moment calls are made.
+    @consume_batches(resources, group=GROUP, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
+    async def capture_answers(batch: Batch) -> Confirmations:
+        responses = batch.of(RawResponse)
+        return await persist(responses) if responses else []
+
     @consume_batches(resources, group=PLANNING_GROUP, topics=(DOMAINS_REQUESTED,),
                      dead_letters=planning_dead_letters)
     async def capture_plans(batch: Batch) -> Confirmations:
@@ -87,8 +94,3 @@ def register(resources: Resources) -> None:
         for envelope in batch.of(DomainRequested):
             confirmations += await plan(envelope)
         return confirmations
-
-    @consume_batches(resources, group=GROUP, topics=(RESPONSES_RAW,), dead_letters=dead_letters)
-    async def capture_answers(batch: Batch) -> Confirmations:
-        responses = batch.of(RawResponse)
-        return await persist(responses) if responses else []

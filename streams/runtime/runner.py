@@ -53,8 +53,10 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
 
 
-async def run_groups(groups: Sequence[Group], settings: Settings, stop: asyncio.Event) -> None:
+async def run_groups(groups: Sequence[Group], settings: Settings, stop: asyncio.Event,
+                     started: asyncio.Event | None = None) -> None:
     """Start each named group's subscribers on one broker connection; stop when ``stop`` is set.
+    ``started`` is set once every subscriber is consuming (each has joined its group).
 
     A broker that loses its state (the local broker keeps topics in memory) or cannot be reached
     is treated as a full restart: stop every Kafka client, wait for the broker, create the topics,
@@ -80,6 +82,8 @@ async def run_groups(groups: Sequence[Group], settings: Settings, stop: asyncio.
                 consumers = [consumer for sub in resources.broker.subscribers
                              if (consumer := getattr(sub, "consumer", None)) is not None]
                 logger.info("consumer groups running: %s", ", ".join(names))
+                if started is not None:
+                    started.set()
                 background = [forever.create_task(work) for group in groups
                               if (work := group.background_work(resources)) is not None]
                 lost = await _until_stopped_or_lost(settings, stop, resources.kafka_stuck)

@@ -20,9 +20,20 @@ from streams.simulator import load_brands
 
 @asynccontextmanager
 async def running_groups(groups: list[str], settings: Settings) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_groups(select_groups(groups), settings, stop))
+    stop, started = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_groups(select_groups(groups), settings, stop, started))
     try:
+        # FastStream starts subscribers one after another, each through its group's join: a
+        # run published before the last has joined would find some groups not yet consuming.
+        waiter = asyncio.create_task(started.wait())
+        try:
+            done, _ = await asyncio.wait({task, waiter}, timeout=90,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if task in done:
+            task.result()  # raises what ended the groups
+        assert started.is_set(), "the groups did not start within 90 s"
         yield
     finally:
         stop.set()
