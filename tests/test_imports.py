@@ -192,3 +192,18 @@ def test_a_capture_or_provider_calls_process_loads_no_heavy_dependency() -> None
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, timeout=120, check=True).stdout.strip()
     assert loaded == ""
+
+
+def test_the_statistics_groups_load_no_model_nor_scipy_stats() -> None:
+    """Scoring, visibility and sources need distribution functions, not scipy.stats (~50 MB of
+    RSS more), and never the embedding model."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "sentence_transformers", "scipy.stats", "matplotlib", "fastapi")
+    probe = ("import sys, streams.cli.main, consumers.scoring, consumers.visibility, "
+             "consumers.sources; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=True).stdout.strip()
+    assert loaded == ""

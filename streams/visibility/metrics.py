@@ -26,10 +26,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from scipy import stats
-
 from contracts import ALL, CellSamples, Metric, MetricChange, Mode, Precision, VisibilityScore
-from streams.scoring.stats import ALPHA, mean_t, ratio_delta, two_proportion_z, welch_t, wilson
+from streams.scoring.stats import (
+    ALPHA,
+    mean_t,
+    normal_sf,
+    ratio_delta,
+    two_proportion_z,
+    welch_t,
+    wilson,
+)
 
 METRICS_VERSION = "1"
 METRICS = ("visibility", "share_of_voice", "position", "sentiment")
@@ -111,7 +117,7 @@ def _change(name: str, now: Metric, before: Metric) -> MetricChange | None:
         difference = now.value - before.value
         se = math.hypot(now.sd, before.sd)
         p_value = (1.0 if difference == 0 else 0.0) if se == 0 else float(
-            2 * stats.norm.sf(abs(difference) / se))
+            2 * normal_sf(abs(difference) / se))
         return MetricChange(metric=name, previous=before.value, current=now.value,
                             difference=difference, p_value=p_value, test="delta-z",
                             significant=p_value < ALPHA)
