@@ -178,32 +178,28 @@ def test_every_group_names_its_module() -> None:
             assert callable(getattr(module, group.background)), group
 
 
-def test_a_capture_or_provider_calls_process_loads_no_heavy_dependency() -> None:
-    """`domain-runner run capture` / `provider-calls` import only their own groups' modules:
-    not the embedding model, the statistics or the plotting of the others (start time, RSS)."""
+def _loaded(modules: str, heavy: tuple[str, ...]) -> str:
+    """Which of ``heavy`` a fresh interpreter has loaded after importing ``modules``."""
     import subprocess
     import sys
 
-    heavy = ("torch", "scipy", "sentence_transformers", "matplotlib", "sklearn", "numpy",
-             "fastapi", "vaderSentiment")
-    probe = ("import sys, streams.cli.main, consumers, consumers.capture, "
-             "consumers.provider_calls; "
+    probe = (f"import sys, streams.cli.main, {modules}; "
              f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
-    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=True).stdout.strip()
-    assert loaded == ""
+    return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True).stdout.strip()
+
+
+def test_a_capture_or_provider_calls_process_loads_no_heavy_dependency() -> None:
+    """`domain-runner run capture` / `provider-calls` import only their own groups' modules:
+    not the embedding model, the statistics or the plotting of the others (start time, RSS)."""
+    assert _loaded("consumers, consumers.capture, consumers.provider_calls",
+                   ("torch", "scipy", "sentence_transformers", "matplotlib", "sklearn", "numpy",
+                    "fastapi", "vaderSentiment")) == ""
 
 
 def test_the_statistics_groups_load_no_model_nor_scipy_stats() -> None:
     """Scoring, visibility and sources need distribution functions, not scipy.stats (~50 MB of
     RSS more), and never the embedding model."""
-    import subprocess
-    import sys
-
-    heavy = ("torch", "sentence_transformers", "scipy.stats", "matplotlib", "fastapi")
-    probe = ("import sys, streams.cli.main, consumers.scoring, consumers.visibility, "
-             "consumers.sources; "
-             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
-    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=True).stdout.strip()
-    assert loaded == ""
+    assert _loaded("consumers.scoring, consumers.visibility, consumers.sources",
+                   ("torch", "sentence_transformers", "scipy.stats", "matplotlib",
+                    "fastapi")) == ""

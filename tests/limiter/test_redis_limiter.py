@@ -3,6 +3,7 @@ processes, refund and clamp, and a 429's back-off shared across processes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -135,3 +136,23 @@ async def test_no_configured_key_and_all_keys_revoked(redis: Redis) -> None:
     other = RedisLimiter(redis, keys, max_wait_s=60)
     with pytest.raises(NoUsableKey, match="all refused"):
         await other.reserve("mistral", 1)
+
+
+async def test_more_concurrent_commands_than_connections_wait_rather_than_fail(
+    stack_env: dict[str, str],
+) -> None:
+    """A batch's calls reserve and settle at once: far more commands than the pool's connections.
+    They wait for a connection; none fails as if Redis were down (redis-py's default pool raised
+    MaxConnectionsError for the 101st, and the limiter fell back to its local share)."""
+    from streams.runtime.redis import MAX_CONNECTIONS
+
+    client = create_redis(Settings(), timeout_s=5)
+    try:
+        replies = await asyncio.gather(*(client.echo(str(i))
+                                         for i in range(3 * MAX_CONNECTIONS + 101)))
+        assert replies == [str(i) for i in range(3 * MAX_CONNECTIONS + 101)]
+        pool = client.connection_pool
+        opened = len(pool._available_connections) + len(pool._in_use_connections)
+        assert opened <= MAX_CONNECTIONS
+    finally:
+        await client.aclose()
