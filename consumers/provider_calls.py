@@ -34,7 +34,8 @@ def register(resources: Resources) -> None:
     budget = RunBudget(resources.redis, pool, max_wait_s=settings.limiter.max_wait_s)
 
     async def mark(answers: list[RawResponse]) -> list[None]:
-        return await mark_answered(pool, answers, max_body_bytes=settings.bodies.max_bytes)
+        await mark_answered(pool, answers, max_body_bytes=settings.bodies.max_bytes)
+        return [None] * len(answers)  # one result per answer, as DataLoader wants
 
     # Answers that arrive together are marked in one statement.
     answered = DataLoader[RawResponse, None](

@@ -51,7 +51,7 @@ WHERE call_id IN (
     ORDER BY next_attempt_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING call_id, domain, request::text AS request, attempts
+RETURNING call_id, request::text AS request, attempts
 """
 
 

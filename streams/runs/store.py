@@ -202,7 +202,7 @@ async def end_runs_missing_domains(pool: asyncpg.Pool, *, grace_s: float) -> int
 
 
 async def mark_answered(pool: asyncpg.Pool, answers: Sequence[RawResponse], *,
-                        max_body_bytes: int | None = None) -> list[None]:
+                        max_body_bytes: int | None = None) -> None:
     """The answers are about to be published: no claim may take (and pay for) their calls again
     while capture has not stored them, and each answer is kept with its call, so that one lost
     on the way is published again by the reconciler, not paid for again. The provider's bodies
@@ -229,7 +229,6 @@ async def mark_answered(pool: asyncpg.Pool, answers: Sequence[RawResponse], *,
         [answer.body_api or "" for answer in answers],
         [None if body is None else zlib.compress(body, 6) for body in bodies],
         [0 if body is None else len(body) for body in bodies])
-    return [None] * len(answers)
 
 
 async def schedule_retry(

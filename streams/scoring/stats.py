@@ -21,7 +21,7 @@ ALPHA = 1 - CONFIDENCE
 Z95 = float(special.ndtri(1 - ALPHA / 2))
 
 
-def normal_sf(z: float) -> float:
+def _normal_sf(z: float) -> float:
     """P(Z > z) for a standard normal Z."""
     return float(special.ndtr(-z))
 
@@ -80,7 +80,7 @@ def normal_p(difference: float, se: float) -> float:
     """Two-sided p-value of a difference with a normal standard error."""
     if se == 0:
         return 1.0 if difference == 0 else 0.0
-    return float(2 * normal_sf(abs(difference) / se))
+    return float(2 * _normal_sf(abs(difference) / se))
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> Difference:
     if se_pooled == 0:
         p_value = 1.0  # both all-0 or both all-1: no difference
     else:
-        p_value = float(2 * normal_sf(abs(diff) / se_pooled))
+        p_value = float(2 * _normal_sf(abs(diff) / se_pooled))
     return Difference(diff, diff - Z95 * se, diff + Z95 * se, p_value)
 
 

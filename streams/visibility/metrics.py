@@ -30,7 +30,7 @@ from contracts import ALL, CellSamples, Metric, MetricChange, Mode, Precision, V
 from streams.scoring.stats import (
     ALPHA,
     mean_t,
-    normal_sf,
+    normal_p,
     ratio_delta,
     two_proportion_z,
     welch_t,
@@ -116,8 +116,7 @@ def _change(name: str, now: Metric, before: Metric) -> MetricChange | None:
             return None
         difference = now.value - before.value
         se = math.hypot(now.sd, before.sd)
-        p_value = (1.0 if difference == 0 else 0.0) if se == 0 else float(
-            2 * normal_sf(abs(difference) / se))
+        p_value = normal_p(difference, se)
         return MetricChange(metric=name, previous=before.value, current=now.value,
                             difference=difference, p_value=p_value, test="delta-z",
                             significant=p_value < ALPHA)
